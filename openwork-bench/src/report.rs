@@ -1,0 +1,201 @@
+//! The figures of one run and the table they are printed as.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::Options;
+use crate::load::LoadResult;
+
+/// Timings of the fresh starts.
+#[derive(Default)]
+pub struct Startup {
+    /// Spawn to the `OpenWork server listening on …` line.
+    pub to_listening: Vec<Duration>,
+    /// Spawn to the first `200` from `GET /health`.
+    pub to_healthy: Vec<Duration>,
+    /// SIGTERM to process exit.
+    pub to_exit: Vec<Duration>,
+    /// Starts that did not exit within the grace period and were killed.
+    pub forced_kills: usize,
+    /// Starts that exited by themselves but with a non-zero status.
+    pub unclean_exits: usize,
+}
+
+/// Resident memory of one server process, in KiB.
+pub struct Memory {
+    /// Which server.
+    pub label: &'static str,
+    /// After startup, before any load.
+    pub idle_kib: Option<u64>,
+    /// Right after the last scenario against it.
+    pub after_load_kib: Option<u64>,
+}
+
+/// Everything one run measured.
+pub struct Report {
+    /// The binary under test.
+    pub server_bin: PathBuf,
+    /// What it printed for `--version`.
+    pub server_version: String,
+    /// The run's settings.
+    pub options: Options,
+    /// Startup and shutdown timings.
+    pub startup: Startup,
+    /// Memory of each server.
+    pub memory: Vec<Memory>,
+    /// Load scenarios in the order they ran.
+    pub scenarios: Vec<LoadResult>,
+    /// Our `/health` req/s divided by the bare hyper server's.
+    pub health_ratio: Option<f64>,
+}
+
+/// Renders the report as a plain-text table.
+pub fn render(report: &Report) -> String {
+    let o = &report.options;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "openwork-bench: openwork-server {} ({})",
+        report.server_version,
+        report.server_bin.display()
+    );
+    let _ = writeln!(
+        out,
+        "load: {} keep-alive connections, {:.1} s warm-up + {:.1} s recorded per scenario, \
+         {} client thread(s), 127.0.0.1 only",
+        o.connections,
+        o.warmup.as_secs_f64(),
+        o.duration.as_secs_f64(),
+        o.client_threads
+    );
+    out.push('\n');
+
+    let s = &report.startup;
+    let _ = writeln!(
+        out,
+        "{:<36}{:>10}{:>10}{:>10}",
+        format!("Startup, {} fresh starts (ms)", s.to_healthy.len()),
+        "min",
+        "median",
+        "max"
+    );
+    for (label, samples) in [
+        ("  spawn -> listening line", &s.to_listening),
+        ("  spawn -> first 200 on /health", &s.to_healthy),
+        ("  SIGTERM -> exit", &s.to_exit),
+    ] {
+        let _ = writeln!(
+            out,
+            "{label:<36}{:>10}{:>10}{:>10}",
+            ms(samples.iter().min().copied()),
+            ms(median(samples)),
+            ms(samples.iter().max().copied())
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  forced kills after 2 s: {}, non-zero exits: {}",
+        s.forced_kills, s.unclean_exits
+    );
+    out.push('\n');
+
+    let _ = writeln!(
+        out,
+        "{:<36}{:>10}{:>12}",
+        "Memory (VmRSS, MiB)", "idle", "after load"
+    );
+    for m in &report.memory {
+        let _ = writeln!(
+            out,
+            "  {:<34}{:>10}{:>12}",
+            m.label,
+            mib(m.idle_kib),
+            mib(m.after_load_kib)
+        );
+    }
+    out.push('\n');
+
+    let _ = writeln!(
+        out,
+        "{:<36}{:>12}{:>10}{:>10}{:>10}{:>9}",
+        "Scenario", "req/s", "p50 ms", "p99 ms", "max ms", "errors"
+    );
+    for r in &report.scenarios {
+        let (p50, p99, max) = if r.latency_ns.is_empty() {
+            ("-".to_owned(), "-".to_owned(), "-".to_owned())
+        } else {
+            (
+                format!("{:.3}", r.quantile_ms(0.5)),
+                format!("{:.3}", r.quantile_ms(0.99)),
+                format!("{:.3}", r.latency_ns.max() as f64 / 1e6),
+            )
+        };
+        let _ = writeln!(
+            out,
+            "  {:<34}{:>12.0}{p50:>10}{p99:>10}{max:>10}{:>9}",
+            r.name,
+            r.requests_per_sec(),
+            r.errors
+        );
+    }
+    out.push('\n');
+    match report.health_ratio {
+        Some(ratio) => {
+            let _ = writeln!(
+                out,
+                "/health throughput vs bare hyper: {ratio:.2}x (openwork-server req/s / bare hyper req/s)"
+            );
+        }
+        None => {
+            let _ = writeln!(out, "/health throughput vs bare hyper: n/a");
+        }
+    }
+    out
+}
+
+/// Middle value; the mean of the two middle values for an even count.
+pub fn median(samples: &[Duration]) -> Option<Duration> {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2),
+    }
+}
+
+fn ms(value: Option<Duration>) -> String {
+    value.map_or_else(
+        || "-".to_owned(),
+        |d| format!("{:.3}", d.as_secs_f64() * 1e3),
+    )
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or_else(|| "-".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        let d = Duration::from_millis;
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[d(3), d(1), d(2)]), Some(d(2)));
+        assert_eq!(
+            median(&[d(4), d(1), d(2), d(3)]),
+            Some(Duration::from_micros(2500))
+        );
+    }
+
+    #[test]
+    fn units_are_formatted_for_the_table() {
+        assert_eq!(ms(Some(Duration::from_micros(1234))), "1.234");
+        assert_eq!(mib(Some(2048)), "2.0");
+        assert_eq!(mib(None), "-");
+    }
+}

@@ -1,0 +1,43 @@
+//! The OpenWork server as a library.
+//!
+//! The OpenWork server is the filesystem-backed HTTP API in front of an OpenCode workspace:
+//! remote clients read and edit the workspace's agent setup, a person on the host approves
+//! every write, and scoped bearer tokens decide who may do what.
+//!
+//! Hosts (the headless binary, the desktop plugin, tests) drive it through [`Server::builder`]:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use openwork_server_core::{CliOverrides, EnvSource, Server};
+//!
+//! let server = Server::builder()
+//!     .env(EnvSource::process())
+//!     .cli(CliOverrides { port: Some(0), ..CliOverrides::default() })
+//!     .build()?;
+//! let bound = server.bind().await?;
+//! println!("listening on {}", bound.local_addr());
+//! bound.serve().await?;
+//! # Ok(()) }
+//! ```
+
+pub mod approvals;
+mod auth;
+pub mod config;
+mod error;
+mod fs;
+pub mod logging;
+mod pipeline;
+mod routes;
+mod server;
+mod state;
+pub mod tokens;
+pub mod workspace;
+
+pub use approvals::{ApprovalMode, ApprovalOutcome, ApprovalPrompter, ApprovalRequest, Approvals};
+pub use auth::{Actor, ActorKind, Scope};
+pub use config::{CliOverrides, ConfigError, EnvSource, LogFormat, ServerConfig, TokenSource};
+pub use error::ApiError;
+pub use server::{BoundServer, Server, ServerBuilder};
+
+/// The server version reported by `/health`, `/status`, `/capabilities` and `--version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

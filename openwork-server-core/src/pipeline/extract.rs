@@ -1,0 +1,57 @@
+//! Our own body and path extractors, so malformed input answers with the contract's JSON
+//! errors instead of the framework's plain-text rejections (§4.0, D9).
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::mount::invalid_encoding;
+use crate::error::ApiError;
+
+/// A request body that must be a JSON object. Empty, malformed or non-object bodies
+/// (`null`, arrays, numbers) answer `400 invalid_json`. The `Content-Type` is not
+/// consulted, as in the reference.
+#[derive(Debug, Clone)]
+pub(crate) struct JsonObject(pub(crate) Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| ApiError::invalid_json())?;
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => Ok(Self(map)),
+            _ => Err(ApiError::invalid_json()),
+        }
+    }
+}
+
+impl JsonObject {
+    /// The string value of `key`, if it is a string.
+    pub(crate) fn str(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(Value::as_str)
+    }
+}
+
+/// Percent-decoded path parameters; a malformed encoding is `400 invalid_path` (D9).
+#[derive(Debug, Clone)]
+pub(crate) struct PathParams<T>(pub(crate) T);
+
+impl<T, S> FromRequestParts<S> for PathParams<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Self(p.0))
+            .map_err(|_| invalid_encoding())
+    }
+}

@@ -1,0 +1,243 @@
+//! Building, binding, serving and stopping a server.
+//!
+//! `Server::builder()` → configure → `build()` (configuration and token store are read
+//! here, so errors surface before any socket exists) → `bind()` (the real address is known,
+//! port 0 allowed) → `serve()` until the shutdown token is cancelled. Nothing is global:
+//! two servers in one process share nothing.
+
+use axum::Router;
+use axum::serve::ListenerExt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio_util::sync::CancellationToken;
+
+use crate::approvals::{ApprovalPrompter, Approvals};
+use crate::config::{self, CliOverrides, ConfigError, EnvSource, ServerConfig};
+use crate::pipeline;
+use crate::state::AppState;
+use crate::tokens::TokenStore;
+
+/// How long in-flight requests may run on after shutdown starts before they are dropped.
+const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+
+/// Configures a [`Server`].
+#[must_use]
+#[derive(Default)]
+pub struct ServerBuilder {
+    config_file: Option<PathBuf>,
+    env: EnvSource,
+    cli: CliOverrides,
+    current_dir: Option<PathBuf>,
+    prompter: Option<Arc<dyn ApprovalPrompter>>,
+    shutdown: Option<CancellationToken>,
+    shutdown_grace: Option<Duration>,
+}
+
+impl ServerBuilder {
+    /// The JSON config file (`--config`). Without it, `OPENWORK_SERVER_CONFIG` or
+    /// `~/.config/openwork/server.json` is used; a missing file is an empty one.
+    pub fn config_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config_file = Some(path.into());
+        self
+    }
+
+    /// The environment for the `OPENWORK_*` layer and per-request switches
+    /// (default: the process environment).
+    pub fn env(mut self, env: EnvSource) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// Explicit overrides, the highest layer.
+    pub fn cli(mut self, cli: CliOverrides) -> Self {
+        self.cli = cli;
+        self
+    }
+
+    /// What relative command-line and environment paths resolve against
+    /// (default: the process's current directory).
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.current_dir = Some(dir.into());
+        self
+    }
+
+    /// Shows approval requests to a person on the host.
+    pub fn prompter(mut self, prompter: Arc<dyn ApprovalPrompter>) -> Self {
+        self.prompter = Some(prompter);
+        self
+    }
+
+    /// A token whose cancellation starts a graceful shutdown (default: a fresh one, see
+    /// [`Server::shutdown_token`]).
+    pub fn shutdown_token(mut self, token: CancellationToken) -> Self {
+        self.shutdown = Some(token);
+        self
+    }
+
+    /// How long in-flight requests may finish after shutdown starts (default 1.5 s).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = Some(grace);
+        self
+    }
+
+    /// Reads the configuration and the token store.
+    pub fn build(self) -> Result<Server, ConfigError> {
+        let current_dir = self
+            .current_dir
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_else(|| PathBuf::from("/"));
+        let config = config::load(&config::Context {
+            config_file: self.config_file.as_deref(),
+            env: &self.env,
+            cli: &self.cli,
+            current_dir: &current_dir,
+        })?;
+        let tokens = TokenStore::load(&config.token_store_path)?;
+        let approvals = Approvals::new(
+            config.approval.mode,
+            Duration::from_millis(config.approval.timeout_ms),
+            self.prompter,
+        );
+        let state = AppState::new(
+            config,
+            tokens,
+            approvals,
+            self.env,
+            self.shutdown.unwrap_or_default(),
+        );
+        Ok(Server {
+            state,
+            grace: self.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE),
+        })
+    }
+}
+
+/// A configured server, not yet listening.
+pub struct Server {
+    state: AppState,
+    grace: Duration,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.state.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Starts configuring a server.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::default()
+    }
+
+    /// The resolved configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.state.config
+    }
+
+    /// The approval gate, for hosts that answer requests in-process.
+    pub fn approvals(&self) -> &Approvals {
+        &self.state.approvals
+    }
+
+    /// The token whose cancellation shuts the server down.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.state.shutdown.clone()
+    }
+
+    /// The whole HTTP application, for driving without a socket (`tower::ServiceExt::oneshot`).
+    pub fn router(&self) -> Router {
+        pipeline::app(self.state.clone())
+    }
+
+    /// Binds the configured host and port. The address is reused at once after a previous
+    /// process on the same port exits.
+    pub async fn bind(self) -> std::io::Result<BoundServer> {
+        let (host, port) = (self.state.config.host.clone(), self.state.config.port);
+        let addr = tokio::net::lookup_host((host.as_str(), port))
+            .await?
+            .next()
+            .ok_or_else(|| std::io::Error::other(format!("cannot resolve host {host}")))?;
+        let listener = bind_listener(addr)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        let local_addr = listener.local_addr()?;
+        Ok(BoundServer {
+            server: self,
+            listener,
+            local_addr,
+        })
+    }
+}
+
+fn bind_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // A restarted server must get its port back while old connections sit in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
+/// A server with its listening socket.
+pub struct BoundServer {
+    server: Server,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+}
+
+impl std::fmt::Debug for BoundServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundServer")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BoundServer {
+    /// The address actually bound (the real port when 0 was configured).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The server this socket belongs to.
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
+    /// Serves until the shutdown token is cancelled. Then the socket closes at once, idle
+    /// connections close, in-flight requests get the grace period to finish, and
+    /// long-lived streams end.
+    pub async fn serve(self) -> std::io::Result<()> {
+        let shutdown = self.server.state.shutdown.clone();
+        let grace = self.server.grace;
+        let app = self
+            .server
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let listener = self.listener.tap_io(|tcp| {
+            // Small JSON answers must not wait for Nagle's algorithm.
+            let _ = tcp.set_nodelay(true);
+        });
+        let serve =
+            axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let deadline = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = serve => result,
+            () = deadline => {
+                tracing::warn!(target: "openwork_server::server", "Shutdown grace period over; dropping open connections");
+                Ok(())
+            }
+        }
+    }
+}
