@@ -96,18 +96,14 @@ impl ServerBuilder {
             current_dir: &current_dir,
         })?;
         let tokens = TokenStore::load(&config.token_store_path)?;
-        let approvals = Approvals::new(
+        let shutdown = self.shutdown.unwrap_or_default();
+        let approvals = Approvals::with_shutdown(
             config.approval.mode,
             Duration::from_millis(config.approval.timeout_ms),
             self.prompter,
+            shutdown.clone(),
         );
-        let state = AppState::new(
-            config,
-            tokens,
-            approvals,
-            self.env,
-            self.shutdown.unwrap_or_default(),
-        );
+        let state = AppState::new(config, tokens, approvals, self.env, shutdown);
         Ok(Server {
             state,
             grace: self.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE),

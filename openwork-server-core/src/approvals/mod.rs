@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 pub use prompter::ApprovalPrompter;
 
@@ -120,6 +121,9 @@ struct Inner {
     /// Told about every request so a host UI can ask a person; replies come back through
     /// [`Approvals::respond`].
     prompter: Option<Arc<dyn ApprovalPrompter>>,
+    /// Cancelled when the server shuts down: waiting writes are denied at once rather than
+    /// holding shutdown open until their timeout.
+    shutdown: CancellationToken,
 }
 
 struct Pending {
@@ -143,12 +147,23 @@ impl Approvals {
         timeout: Duration,
         prompter: Option<Arc<dyn ApprovalPrompter>>,
     ) -> Self {
+        Self::with_shutdown(mode, timeout, prompter, CancellationToken::new())
+    }
+
+    /// Like [`Approvals::new`]; cancelling `shutdown` denies every waiting request.
+    pub fn with_shutdown(
+        mode: ApprovalMode,
+        timeout: Duration,
+        prompter: Option<Arc<dyn ApprovalPrompter>>,
+        shutdown: CancellationToken,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 mode,
                 timeout,
                 pending: Mutex::new(IndexMap::new()),
                 prompter,
+                shutdown,
             }),
         }
     }
@@ -197,12 +212,15 @@ impl Approvals {
         if let Some(prompter) = &self.inner.prompter {
             prompter.request_opened(&request, self);
         }
-        let denied = match tokio::time::timeout(self.inner.timeout, rx).await {
-            Ok(Ok(true)) => None,
-            Ok(Ok(false)) => Some(DenyReason::Denied),
-            // The sender only disappears with the service itself: fail closed.
-            Ok(Err(_)) => Some(DenyReason::Denied),
-            Err(_) => Some(DenyReason::Timeout),
+        let denied = tokio::select! {
+            reply = tokio::time::timeout(self.inner.timeout, rx) => match reply {
+                Ok(Ok(true)) => None,
+                Ok(Ok(false)) => Some(DenyReason::Denied),
+                // The sender only disappears with the service itself: fail closed.
+                Ok(Err(_)) => Some(DenyReason::Denied),
+                Err(_) => Some(DenyReason::Timeout),
+            },
+            () = self.inner.shutdown.cancelled() => Some(DenyReason::Denied),
         };
         drop(guard);
         ApprovalOutcome { id, denied }

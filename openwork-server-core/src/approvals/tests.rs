@@ -176,3 +176,24 @@ fn requests_serialise_with_the_reference_key_order() {
         r#"{"workspaceId":"ws_a","action":"plugins.add","summary":"Add plugin x","paths":["/p"],"actor":{"type":"remote","tokenHash":"17486dc1e1c02c2a3e6f24deb3775461f585a1d8a412a72d36de1286af1a0828","scope":"collaborator"},"id":"id-1","createdAt":5}"#
     );
 }
+
+#[tokio::test]
+async fn shutdown_denies_waiting_requests_at_once() {
+    let shutdown = CancellationToken::new();
+    let gate = Approvals::with_shutdown(
+        ApprovalMode::Manual,
+        Duration::from_secs(3600),
+        None,
+        shutdown.clone(),
+    );
+    let waiter = tokio::spawn({
+        let gate = gate.clone();
+        async move { gate.ask(ask("config.patch")).await }
+    });
+    while gate.pending().is_empty() {
+        tokio::task::yield_now().await;
+    }
+    shutdown.cancel();
+    assert_eq!(waiter.await.unwrap().denied, Some(DenyReason::Denied));
+    assert!(gate.pending().is_empty());
+}
