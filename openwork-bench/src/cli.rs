@@ -78,9 +78,11 @@ impl Options {
 fn default_server_bin() -> PathBuf {
     let target = match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join("target"),
+        // The bench crate sits directly under the workspace root.
+        _ => {
+            let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+            crate_dir.parent().unwrap_or(crate_dir).join("target")
+        }
     };
     target.join("release").join("openwork-server")
 }

@@ -43,7 +43,16 @@ async fn main() -> ExitCode {
         .unwrap_or_else(openwork_server_core::config::random_id);
     logging::install(server.config().log_format, run_id);
 
-    let shutdown = server.shutdown_token();
+    // Handlers are installed before the listening line is printed: a wrapper may send
+    // SIGTERM as soon as it reads that line, and an uninstalled handler means death by signal.
+    let signals = match Signals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("openwork-server: cannot install signal handlers: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tokio::spawn(signals.stop(server.shutdown_token()));
     let bound = match server.bind().await {
         Ok(bound) => bound,
         Err(error) => {
@@ -52,7 +61,6 @@ async fn main() -> ExitCode {
         }
     };
     print_boot_lines(&bound, args.verbose);
-    tokio::spawn(stop_on_signal(shutdown));
     match bound.serve().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -91,27 +99,39 @@ fn print_boot_lines(bound: &BoundServer, verbose: bool) {
     }
 }
 
-/// Starts a graceful shutdown on SIGINT or SIGTERM.
-async fn stop_on_signal(shutdown: CancellationToken) {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGINT and SIGTERM, registered with the OS as soon as this exists.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = interrupt.await;
-            }
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
+
+    /// Starts a graceful shutdown on the first signal.
+    async fn stop(mut self, shutdown: CancellationToken) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        shutdown.cancel();
     }
-    shutdown.cancel();
 }
