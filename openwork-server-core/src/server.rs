@@ -6,19 +6,29 @@
 //! two servers in one process share nothing.
 
 use axum::Router;
-use axum::serve::ListenerExt;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
+use tower::Service;
 
 use crate::approvals::{ApprovalPrompter, Approvals};
 use crate::config::{self, CliOverrides, ConfigError, EnvSource, ServerConfig};
-use crate::pipeline;
+use crate::pipeline::{self, Pipeline};
 use crate::state::AppState;
 use crate::tokens::TokenStore;
+
+/// Keep-alive connections idle this long are closed (the reference's `idleTimeout`).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How long in-flight requests may run on after shutdown starts before they are dropped.
 const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
@@ -212,28 +222,55 @@ impl BoundServer {
     /// connections close, in-flight requests get the grace period to finish, and
     /// long-lived streams end.
     pub async fn serve(self) -> std::io::Result<()> {
-        let shutdown = self.server.state.shutdown.clone();
-        let grace = self.server.grace;
-        let app = self
-            .server
-            .router()
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let listener = self.listener.tap_io(|tcp| {
+        let BoundServer {
+            server, listener, ..
+        } = self;
+        let shutdown = server.state.shutdown.clone();
+        let pipeline = Pipeline::new(server.state.clone());
+        let connections = GracefulShutdown::new();
+        let mut http = http1::Builder::new();
+        // Keep-alive connections idle this long are closed, as the reference does; it also
+        // bounds how long a slow client can hold a connection before sending its headers.
+        http.timer(TokioTimer::new())
+            .header_read_timeout(IDLE_TIMEOUT)
+            .keep_alive(true);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Running out of descriptors must neither spin nor end the server.
+                        tracing::warn!(target: "openwork_server::server", "accept failed: {error}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = shutdown.cancelled() => break,
+            };
             // Small JSON answers must not wait for Nagle's algorithm.
-            let _ = tcp.set_nodelay(true);
-        });
-        let serve =
-            axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
-        let deadline = async {
-            shutdown.cancelled().await;
-            tokio::time::sleep(grace).await;
-        };
+            let _ = stream.set_nodelay(true);
+            let pipeline = pipeline.clone();
+            let service = service_fn(move |request: http::Request<Incoming>| {
+                let mut request = request.map(Body::new);
+                request.extensions_mut().insert(ConnectInfo(peer));
+                pipeline.clone().call(request)
+            });
+            let connection =
+                connections.watch(http.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                // Errors here are the client's (reset, malformed request); hyper has already
+                // answered what could be answered.
+                let _ = connection.await;
+            });
+        }
+        // The port is free again from here on.
+        drop(listener);
         tokio::select! {
-            result = serve => result,
-            () = deadline => {
+            () = connections.shutdown() => {}
+            () = tokio::time::sleep(server.grace) => {
                 tracing::warn!(target: "openwork_server::server", "Shutdown grace period over; dropping open connections");
-                Ok(())
             }
         }
+        Ok(())
     }
 }

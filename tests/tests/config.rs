@@ -134,6 +134,22 @@ fn non_numeric_env_port_becomes_the_default_not_the_file_value() {
 }
 
 #[test]
+fn env_port_is_converted_like_javascript_number() {
+    for (raw, port) in [
+        (" 2222 ", 2222u16),
+        ("1e3", 1000),
+        ("+5", 5),
+        ("0x1F90", 8080),
+        ("0o17", 15),
+        ("0b101", 5),
+        ("80px", 8787),
+    ] {
+        let config = resolve(None, &[("OPENWORK_PORT", raw)], no_cli());
+        assert_eq!(config.port, port, "OPENWORK_PORT={raw:?}");
+    }
+}
+
+#[test]
 fn client_token_precedence_and_source() {
     let config = resolve(None, &[], no_cli());
     assert_eq!(config.token_source, TokenSource::Generated);
@@ -276,7 +292,10 @@ async fn numeric_looking_env_token_is_a_string_and_works_as_bearer() {
     assert_eq!(server.client_token, "12345");
     let (status, body) = send(server.with_bearer(Method::GET, "/status", "12345")).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["tokenSource"], json!({ "client": "env", "host": "env" }));
+    assert_eq!(
+        body["tokenSource"],
+        json!({ "client": "env", "host": "env" })
+    );
     let (status, _) = send(
         server
             .request(Method::GET, "/tokens")
@@ -315,9 +334,17 @@ fn approval_mode_precedence() {
 #[test]
 fn approval_mode_other_than_exactly_auto_is_manual() {
     let file = json!({ "approval": { "mode": "auto" } });
-    let config = resolve(Some(file), &[("OPENWORK_APPROVAL_MODE", "banana")], no_cli());
+    let config = resolve(
+        Some(file),
+        &[("OPENWORK_APPROVAL_MODE", "banana")],
+        no_cli(),
+    );
     assert_eq!(config.approval.mode, ApprovalMode::Manual);
-    let config = resolve(Some(json!({ "approval": { "mode": "AUTO" } })), &[], no_cli());
+    let config = resolve(
+        Some(json!({ "approval": { "mode": "AUTO" } })),
+        &[],
+        no_cli(),
+    );
     assert_eq!(config.approval.mode, ApprovalMode::Manual);
 }
 
@@ -368,7 +395,10 @@ fn workspaces_take_the_whole_list_of_the_highest_layer() {
     );
 
     let env = [("OPENWORK_WORKSPACES", "/tmp/e1")];
-    assert_eq!(paths(&resolve(Some(file.clone()), &env, no_cli())), ["/tmp/e1"]);
+    assert_eq!(
+        paths(&resolve(Some(file.clone()), &env, no_cli())),
+        ["/tmp/e1"]
+    );
 
     let cli = CliOverrides {
         workspaces: strings(&["/tmp/c1"]),
@@ -387,7 +417,11 @@ fn workspace_env_list_syntaxes() {
         r#"[" /tmp/e1 ", "", "/tmp/e2"]"#,
     ] {
         let config = resolve(None, &[("OPENWORK_WORKSPACES", raw)], no_cli());
-        assert_eq!(paths(&config), ["/tmp/e1", "/tmp/e2"], "OPENWORK_WORKSPACES={raw}");
+        assert_eq!(
+            paths(&config),
+            ["/tmp/e1", "/tmp/e2"],
+            "OPENWORK_WORKSPACES={raw}"
+        );
     }
 }
 
@@ -395,7 +429,11 @@ fn workspace_env_list_syntaxes() {
 fn an_empty_env_workspace_list_falls_through_to_the_file() {
     let file = json!({ "workspaces": [ { "path": "/tmp/f1" } ] });
     for raw in ["", " ; , ", "[]", "[not json"] {
-        let config = resolve(Some(file.clone()), &[("OPENWORK_WORKSPACES", raw)], no_cli());
+        let config = resolve(
+            Some(file.clone()),
+            &[("OPENWORK_WORKSPACES", raw)],
+            no_cli(),
+        );
         assert_eq!(paths(&config), ["/tmp/f1"], "OPENWORK_WORKSPACES={raw:?}");
     }
 }
@@ -414,7 +452,11 @@ fn cors_origins_precedence_and_list_syntaxes() {
         " https://a.example ;, https://b.example ",
         r#"["https://a.example","https://b.example"]"#,
     ] {
-        let config = resolve(Some(file.clone()), &[("OPENWORK_CORS_ORIGINS", raw)], no_cli());
+        let config = resolve(
+            Some(file.clone()),
+            &[("OPENWORK_CORS_ORIGINS", raw)],
+            no_cli(),
+        );
         assert_eq!(
             config.cors_origins,
             ["https://a.example", "https://b.example"],
@@ -482,7 +524,11 @@ fn log_format_precedence_and_normalisation() {
             &[("OPENWORK_LOG_FORMAT", pretty)],
             no_cli(),
         );
-        assert_eq!(config.log_format, LogFormat::Pretty, "OPENWORK_LOG_FORMAT={pretty}");
+        assert_eq!(
+            config.log_format,
+            LogFormat::Pretty,
+            "OPENWORK_LOG_FORMAT={pretty}"
+        );
     }
     let config = resolve(
         Some(json!({ "logFormat": "pretty" })),
@@ -699,11 +745,7 @@ async fn workspace_names_presets_and_explicit_ids() {
         summary,
         [
             (json!("ws_b011ea26cc73"), json!("ws"), json!("starter")),
-            (
-                items[1]["id"].clone(),
-                json!("Finance"),
-                json!("starter")
-            ),
+            (items[1]["id"].clone(), json!("Finance"), json!("starter")),
             (json!("custom"), json!("Remote Name"), json!("blank")),
             (json!("ws_f5bbbd41bc65"), json!("app"), json!("remote")),
             (
@@ -719,6 +761,23 @@ async fn workspace_names_presets_and_explicit_ids() {
     let (status, body) = send(server.client(Method::GET, "/w/custom/workspaces")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["activeId"], "custom");
+}
+
+#[tokio::test]
+async fn a_remote_workspace_without_url_or_directory() {
+    let server = start_with_file(
+        json!({ "workspaces": [ { "workspaceType": "remote" } ] }),
+        &[],
+    )
+    .await;
+    let items = workspace_items(&server).await;
+    assert_eq!(
+        items[0]["id"],
+        openwork_server_core::workspace::workspace_id_for("remote::")
+    );
+    assert_eq!(items[0]["name"], "Workspace");
+    assert_eq!(items[0]["preset"], "remote");
+    assert!(items[0].get("opencode").is_none(), "{}", items[0]);
 }
 
 #[tokio::test]
@@ -768,8 +827,11 @@ const OPENCODE_ENV: [(&str, &str); 4] = [
 
 #[tokio::test]
 async fn a_single_workspace_inherits_the_server_opencode_connection_including_directory() {
-    let server = start_with_file(json!({ "workspaces": [ { "path": "/tmp/ws" } ] }), &OPENCODE_ENV)
-        .await;
+    let server = start_with_file(
+        json!({ "workspaces": [ { "path": "/tmp/ws" } ] }),
+        &OPENCODE_ENV,
+    )
+    .await;
     let items = workspace_items(&server).await;
     assert_eq!(
         items[0],
@@ -901,9 +963,11 @@ async fn authorized_roots_from_the_file_resolve_against_its_folder() {
         body,
         json!({ "code": "workspace_unauthorized", "message": "Workspace is not authorized" })
     );
-    let (status, body) =
-        send(server.client(Method::GET, "/w/ws_b011ea26cc73/workspaces")).await;
-    assert_eq!((status, &body["code"]), (403, &json!("workspace_unauthorized")));
+    let (status, body) = send(server.client(Method::GET, "/w/ws_b011ea26cc73/workspaces")).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (403, &json!("workspace_unauthorized"))
+    );
 }
 
 #[tokio::test]
@@ -967,6 +1031,28 @@ fn an_explicit_config_file_that_is_not_json_fails_naming_it() {
     let message = build_error(result);
     assert!(message.contains(path.to_str().unwrap()), "{message}");
     assert!(message.contains("line 1"), "{message}");
+}
+
+#[test]
+fn a_server_json_that_is_not_an_object_fails() {
+    for content in ["[]", "null", ""] {
+        let home = tempfile::tempdir().unwrap();
+        let path = home.path().join(".config/openwork/server.json");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
+        let result = Server::builder()
+            .env(EnvSource::fixed([(
+                "HOME",
+                home.path().to_string_lossy().into_owned(),
+            )]))
+            .current_dir(home.path())
+            .build();
+        let message = build_error(result);
+        assert!(
+            message.contains(path.to_str().unwrap()),
+            "{content:?}: {message}"
+        );
+    }
 }
 
 #[test]
@@ -1082,7 +1168,10 @@ fn relative_file_workspaces_resolve_against_the_config_folder() {
     let parent = conf.path().parent().unwrap().join("sibling");
     assert_eq!(
         paths(&config),
-        [under(&conf, "proj/f"), parent.to_string_lossy().into_owned()]
+        [
+            under(&conf, "proj/f"),
+            parent.to_string_lossy().into_owned()
+        ]
     );
 }
 

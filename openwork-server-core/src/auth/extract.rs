@@ -10,6 +10,7 @@ use subtle::ConstantTimeEq;
 
 use super::{Actor, Scope, token_digest};
 use crate::error::ApiError;
+use crate::pipeline::{AuthMode, AuthSlot};
 use crate::state::AppState;
 
 /// Header carrying the host token.
@@ -51,6 +52,12 @@ fn peer(parts: &Parts) -> IpAddr {
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
 }
 
+fn note_auth_mode(parts: &Parts, mode: AuthMode) {
+    if let Some(slot) = parts.extensions.get::<AuthSlot>() {
+        slot.set(mode);
+    }
+}
+
 fn carries_credentials(headers: &HeaderMap) -> bool {
     headers.contains_key(http::header::AUTHORIZATION) || headers.contains_key(HOST_TOKEN_HEADER)
 }
@@ -87,6 +94,7 @@ impl FromRequestParts<AppState> for ClientAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        note_auth_mode(parts, AuthMode::Client);
         let ip = state.check_rate_limit(parts)?;
         let Some(token) = bearer(&parts.headers) else {
             return Err(ApiError::invalid_bearer());
@@ -105,6 +113,7 @@ impl FromRequestParts<AppState> for HostAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        note_auth_mode(parts, AuthMode::Host);
         let ip = state.check_rate_limit(parts)?;
         let host_header = parts
             .headers
@@ -124,8 +133,9 @@ impl FromRequestParts<AppState> for HostAuth {
                 client_id(&parts.headers),
             )));
         }
-        // A valid bearer of a lower scope is not a guess; a wrong secret is.
-        let guessed = bearer_scope.is_none() && (bearer.is_some() || host_header.is_some());
+        // A valid bearer of a lower scope is not a guess; a wrong secret is, including a
+        // wrong host token sent beside a valid client bearer.
+        let guessed = host_header.is_some() || (bearer.is_some() && bearer_scope.is_none());
         if guessed {
             state.limiter.record_failure(ip);
         }

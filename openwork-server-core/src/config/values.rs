@@ -43,12 +43,24 @@ impl BoolLike {
     }
 }
 
-/// `Number(text)` for the decimal forms people write (`"8787"`, `" 30000 "`, `"1e3"`).
-/// Blank text is `0` in JavaScript, but a blank value is treated as unset before this is called.
+/// JavaScript's `Number(text)`: decimal (`"8787"`, `" 1e3 "`, `".5"`) and the unsigned
+/// `0x`/`0o`/`0b` forms; blank text is `0`. `None` stands for `NaN`, and also for the
+/// infinities, which no setting can use.
 pub(crate) fn js_number(text: &str) -> Option<f64> {
     let text = text.trim();
     if text.is_empty() {
         return Some(0.0);
+    }
+    let radix = match text.get(..2).map(str::to_ascii_lowercase).as_deref() {
+        Some("0x") => Some(16),
+        Some("0o") => Some(8),
+        Some("0b") => Some(2),
+        _ => None,
+    };
+    if let Some(radix) = radix {
+        return u64::from_str_radix(&text[2..], radix)
+            .ok()
+            .map(|n| n as f64);
     }
     // `f64::from_str` accepts "inf"/"nan" spellings that `Number()` rejects.
     if text
@@ -131,6 +143,11 @@ mod tests {
         assert_eq!(js_number("abc"), None);
         assert_eq!(js_number("Infinity"), None);
         assert_eq!(js_number("12px"), None);
+        assert_eq!(js_number("0x1F90"), Some(8080.0));
+        assert_eq!(js_number("0o17"), Some(15.0));
+        assert_eq!(js_number("0B101"), Some(5.0));
+        assert_eq!(js_number("-0x10"), None);
+        assert_eq!(js_number("0x"), None);
     }
 
     #[test]

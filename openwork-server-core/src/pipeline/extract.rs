@@ -2,8 +2,9 @@
 //! errors instead of the framework's plain-text rejections (§4.0, D9).
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -16,13 +17,26 @@ use crate::error::ApiError;
 #[derive(Debug, Clone)]
 pub(crate) struct JsonObject(pub(crate) Map<String, Value>);
 
+/// Largest JSON body read, the reference runtime's default request limit (128 MiB).
+pub(crate) const MAX_JSON_BODY: usize = 128 * 1024 * 1024;
+
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|_| ApiError::invalid_json())?;
+    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
+        let limited = Limited::new(request.into_body(), MAX_JSON_BODY);
+        let bytes = match limited.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) if error.is::<LengthLimitError>() => {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "Request body is too large",
+                ));
+            }
+            // The client went away or sent a broken chunked body.
+            Err(_) => return Err(ApiError::invalid_json()),
+        };
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(map)) => Ok(Self(map)),
             _ => Err(ApiError::invalid_json()),

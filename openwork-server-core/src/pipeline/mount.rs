@@ -4,8 +4,6 @@
 
 use axum::extract::Request;
 use axum::http::Uri;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode_str;
 
 use crate::error::ApiError;
@@ -35,33 +33,28 @@ pub(crate) fn invalid_encoding() -> ApiError {
     )
 }
 
-pub(super) async fn rewrite_mounted(mut request: Request, next: Next) -> Response {
+/// Rewrites `/w/<id>/workspace/<id>/…` to `/workspace/<id>/…`; the error is the answer
+/// when the two ids differ or do not decode.
+pub(super) fn rewrite_mounted(request: &mut Request) -> Result<(), ApiError> {
     let path = request.uri().path();
     let Some((raw_id, rest)) = split_mount(path) else {
-        return next.run(request).await;
+        return Ok(());
     };
     let Some(nested) = rest.strip_prefix("/workspace/") else {
-        return next.run(request).await;
+        return Ok(());
     };
     let nested_raw = nested.split('/').next().unwrap_or_default();
-    let (mount_id, nested_id) = match (decode_segment(raw_id), decode_segment(nested_raw)) {
-        (Ok(a), Ok(b)) => (a, b),
-        _ => return invalid_encoding().into_response(),
-    };
-    if mount_id != nested_id {
-        return ApiError::not_found().into_response();
+    if decode_segment(raw_id)? != decode_segment(nested_raw)? {
+        return Err(ApiError::not_found());
     }
     let rewritten = match request.uri().query() {
         Some(query) => format!("{rest}?{query}"),
         None => rest.to_owned(),
     };
-    match rewritten.parse::<Uri>() {
-        Ok(uri) => {
-            *request.uri_mut() = uri;
-            next.run(request).await
-        }
-        Err(_) => ApiError::not_found().into_response(),
-    }
+    *request.uri_mut() = rewritten
+        .parse::<Uri>()
+        .map_err(|_| ApiError::not_found())?;
+    Ok(())
 }
 
 #[cfg(test)]
