@@ -24,6 +24,8 @@ Options:
   --starts <n>             fresh server starts for the startup figure (default 10)
   --client-threads <n>     tokio worker threads of the load generator (default 1)
   --max-requests <n>       hard cap on requests per scenario (default 50000000)
+  --rounds <n>             alternating ours/bare /health rounds; the median ratio is
+                           reported (default 3)
   --help, -h               print this text
 ";
 
@@ -58,6 +60,10 @@ pub struct Options {
     /// Upper bound on requests per scenario, so a loop can never run away even if
     /// the clock misbehaves.
     pub max_requests: u64,
+    /// How many times the `/health` comparison alternates between our server and the
+    /// bare one; the ratio reported is the median of the rounds, which this shared
+    /// two-core machine's noise makes necessary.
+    pub rounds: usize,
 }
 
 impl Options {
@@ -70,6 +76,7 @@ impl Options {
             starts: 10,
             client_threads: 1,
             max_requests: 50_000_000,
+            rounds: 3,
         }
     }
 }
@@ -106,6 +113,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             "--duration" => options.duration = seconds(flag, value()?, 0.1)?,
             "--starts" => options.starts = number(flag, value()?, 1, 1000)?,
             "--client-threads" => options.client_threads = number(flag, value()?, 1, 64)?,
+            "--rounds" => options.rounds = number(flag, value()?, 1, 100)?,
             "--max-requests" => {
                 options.max_requests = number(flag, value()?, 1, u64::MAX)?;
             }

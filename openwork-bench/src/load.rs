@@ -74,6 +74,15 @@ impl LoadResult {
         self.ok as f64 / self.window.as_secs_f64()
     }
 
+    /// Adds another run of the same scenario to this one.
+    pub fn absorb(&mut self, other: &LoadResult) {
+        self.ok += other.ok;
+        self.errors += other.errors;
+        self.window += other.window;
+        // Both histograms share bounds and precision, so adding cannot fail.
+        let _ = self.latency_ns.add(&other.latency_ns);
+    }
+
     /// Latency at quantile `q` (0..=1) in milliseconds.
     pub fn quantile_ms(&self, q: f64) -> f64 {
         self.latency_ns.value_at_quantile(q) as f64 / 1e6

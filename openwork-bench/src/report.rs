@@ -46,8 +46,8 @@ pub struct Report {
     pub memory: Vec<Memory>,
     /// Load scenarios in the order they ran.
     pub scenarios: Vec<LoadResult>,
-    /// Our `/health` req/s divided by the bare hyper server's.
-    pub health_ratio: Option<f64>,
+    /// Our `/health` req/s divided by the bare hyper server's, one per round, sorted.
+    pub health_ratios: Vec<f64>,
 }
 
 /// Renders the report as a plain-text table.
@@ -140,16 +140,19 @@ pub fn render(report: &Report) -> String {
         );
     }
     out.push('\n');
-    match report.health_ratio {
-        Some(ratio) => {
-            let _ = writeln!(
-                out,
-                "/health throughput vs bare hyper: {ratio:.2}x (openwork-server req/s / bare hyper req/s)"
-            );
-        }
-        None => {
-            let _ = writeln!(out, "/health throughput vs bare hyper: n/a");
-        }
+    let ratios = &report.health_ratios;
+    if ratios.is_empty() {
+        let _ = writeln!(out, "/health throughput vs bare hyper: n/a");
+    } else {
+        let rounds: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        let _ = writeln!(
+            out,
+            "/health throughput vs bare hyper: {:.2}x median of {} rounds ({}) \
+             (openwork-server req/s / bare hyper req/s, scenario rows above sum all rounds)",
+            ratios[ratios.len() / 2],
+            ratios.len(),
+            rounds.join(", ")
+        );
     }
     out
 }
