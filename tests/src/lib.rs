@@ -254,3 +254,13 @@ pub fn sha256_hex(text: &str) -> String {
 pub fn error_body(code: &str, message: &str) -> Value {
     json!({ "code": code, "message": message })
 }
+
+/// The keys of a JSON object, in order (to check key order on the wire).
+pub fn keys(value: &Value) -> Vec<&str> {
+    value
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}

@@ -4,7 +4,7 @@
 
 use openwork_server_core::{ApprovalMode, CliOverrides};
 use openwork_server_tests::reqwest::Method;
-use openwork_server_tests::{Options, TestServer, Value, json, send};
+use openwork_server_tests::{Options, TestServer, Value, json, keys, send};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -37,15 +37,6 @@ fn zero_uptime(mut body: Value) -> Value {
     assert!(body["uptimeMs"].is_u64(), "uptimeMs: {body}");
     body["uptimeMs"] = json!(0);
     body
-}
-
-fn keys(value: &Value) -> Vec<&str> {
-    value
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect()
 }
 
 fn workspace_json(server: &TestServer) -> Value {

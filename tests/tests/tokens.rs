@@ -3,7 +3,7 @@
 
 use openwork_server_core::CliOverrides;
 use openwork_server_tests::reqwest::Method;
-use openwork_server_tests::{Options, TestServer, Value, json, send, sha256_hex};
+use openwork_server_tests::{Options, TestServer, Value, json, keys, send, sha256_hex};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -28,15 +28,6 @@ async fn list(server: &TestServer) -> Vec<Value> {
     let (status, body) = send(server.host(Method::GET, "/tokens")).await;
     assert_eq!(status, 200, "{body}");
     body["items"].as_array().unwrap().clone()
-}
-
-fn keys(value: &Value) -> Vec<&str> {
-    value
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect()
 }
 
 fn is_uuid(text: &str) -> bool {
