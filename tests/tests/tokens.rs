@@ -513,3 +513,36 @@ async fn read_only_mode_still_asks_for_auth_first() {
     assert_eq!(status, 401);
     assert_eq!(body["message"], "Invalid host token");
 }
+
+#[tokio::test]
+async fn a_failed_store_write_is_a_generic_500_and_issues_nothing() {
+    // The store's folder turns into a file after startup, so the write cannot happen.
+    let scratch = tempfile::tempdir().unwrap();
+    let store_dir = scratch.path().join("store");
+    let server = TestServer::start_with(Options {
+        env: vec![(
+            "OPENWORK_TOKEN_STORE".into(),
+            store_dir.join("tokens.json").to_string_lossy().into_owned(),
+        )],
+        ..Options::default()
+    })
+    .await;
+    std::fs::write(&store_dir, "not a folder").unwrap();
+
+    let (status, body) = send(
+        server
+            .host(Method::POST, "/tokens")
+            .json(&json!({ "scope": "owner" })),
+    )
+    .await;
+    assert_eq!(status, 500);
+    assert_eq!(
+        body,
+        json!({ "code": "internal_error", "message": "Unexpected server error" })
+    );
+    // Memory never runs ahead of the file: nothing was issued.
+    let (status, body) = send(server.host(Method::GET, "/tokens")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["items"], json!([]));
+    assert_eq!(std::fs::read_to_string(&store_dir).unwrap(), "not a folder");
+}
