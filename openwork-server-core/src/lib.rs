@@ -21,12 +21,15 @@
 //! ```
 
 pub mod approvals;
+mod audit;
 mod auth;
 pub mod config;
 mod error;
+mod events;
 mod fs;
 pub mod logging;
 mod pipeline;
+mod resources;
 mod routes;
 mod server;
 mod state;

@@ -6,10 +6,15 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 
 use crate::approvals::Approvals;
+use crate::audit::AuditLog;
 use crate::auth::limiter::AuthLimiter;
 use crate::auth::token_digest;
 use crate::config::{EnvSource, ServerConfig};
 use crate::error::ApiError;
+use crate::events::ReloadEvents;
+use crate::fs::cache::StatCache;
+use crate::fs::jsonc::JsoncError;
+use crate::fs::locks::FileLocks;
 use crate::fs::paths::is_within;
 use crate::tokens::TokenStore;
 use crate::workspace::Workspace;
@@ -47,6 +52,16 @@ pub(crate) struct Services {
     pub(crate) host_token_digest: [u8; 32],
     /// Cancelled when shutdown starts; long-lived streams end on it.
     pub(crate) shutdown: CancellationToken,
+    /// The audit log.
+    pub(crate) audit: Arc<AuditLog>,
+    /// Reload events for polling and streaming.
+    pub(crate) events: ReloadEvents,
+    /// One lock per file for read-modify-write cycles.
+    pub(crate) file_locks: FileLocks,
+    /// Parsed JSONC files (`opencode.jsonc`, global configs), revalidated by `stat`.
+    pub(crate) jsonc_files: StatCache<Result<serde_json::Value, JsoncError>>,
+    /// Parsed strict JSON files (`.opencode/openwork.json`); `None` when invalid.
+    pub(crate) json_files: StatCache<Option<serde_json::Value>>,
 }
 
 /// The workspaces and the folders they must lie in.
@@ -80,6 +95,11 @@ impl AppState {
             authorized_roots: config.authorized_roots.clone(),
         };
         Self(Arc::new(Services {
+            audit: Arc::new(AuditLog::new(env.clone())),
+            events: ReloadEvents::default(),
+            file_locks: FileLocks::default(),
+            jsonc_files: StatCache::default(),
+            json_files: StatCache::default(),
             client_token_digest: token_digest(config.token.expose()),
             host_token_digest: token_digest(config.host_token.expose()),
             config,
@@ -100,6 +120,81 @@ impl AppState {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// The user's home folder (`HOME` of the server's environment).
+    pub(crate) fn home(&self) -> std::path::PathBuf {
+        self.env
+            .get_non_empty("HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(std::env::home_dir)
+            .unwrap_or_else(|| std::path::PathBuf::from("/"))
+    }
+
+    /// The global OpenCode config folder, `~/.config/opencode`.
+    pub(crate) fn global_opencode_dir(&self) -> std::path::PathBuf {
+        self.home().join(".config").join("opencode")
+    }
+
+    /// The global OpenCode config: `opencode.jsonc`, else `opencode.json`, else the former.
+    pub(crate) fn global_config_path(&self) -> std::path::PathBuf {
+        let dir = self.global_opencode_dir();
+        let jsonc = dir.join("opencode.jsonc");
+        if jsonc.exists() {
+            return jsonc;
+        }
+        let json = dir.join("opencode.json");
+        if json.exists() { json } else { jsonc }
+    }
+
+    /// A JSONC file parsed (cached until it changes); `Ok(None)` when it does not exist.
+    pub(crate) fn read_jsonc(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<Option<Arc<Result<serde_json::Value, JsoncError>>>, ApiError> {
+        self.jsonc_files
+            .get_or_load(path, |bytes| {
+                crate::fs::jsonc::parse(&String::from_utf8_lossy(bytes))
+            })
+            .map_err(ApiError::internal)
+    }
+
+    /// A JSONC config file as an object: missing or non-object is `{}`, a parse error is
+    /// `422 invalid_jsonc`.
+    pub(crate) fn read_jsonc_object(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+        match self.read_jsonc(path)?.as_deref() {
+            None => Ok(serde_json::Map::new()),
+            Some(Ok(serde_json::Value::Object(map))) => Ok(map.clone()),
+            Some(Ok(_)) => Ok(serde_json::Map::new()),
+            Some(Err(error)) => Err(error.clone().into_api_error()),
+        }
+    }
+
+    /// `.opencode/openwork.json` as an object: missing is `{}`, invalid is
+    /// `422 invalid_json` ("Failed to parse openwork.json").
+    pub(crate) fn read_openwork_config(
+        &self,
+        workspace: &Workspace,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+        let parsed = self
+            .json_files
+            .get_or_load(&workspace.openwork_config_path(), |bytes| {
+                serde_json::from_slice::<serde_json::Value>(bytes).ok()
+            })
+            .map_err(ApiError::internal)?;
+        match parsed.as_deref() {
+            None => Ok(serde_json::Map::new()),
+            Some(Some(serde_json::Value::Object(map))) => Ok(map.clone()),
+            Some(Some(_)) => Ok(serde_json::Map::new()),
+            Some(None) => Err(ApiError::new(
+                http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_json",
+                "Failed to parse openwork.json",
+            )),
+        }
     }
 
     /// Milliseconds since startup.

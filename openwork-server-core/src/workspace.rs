@@ -118,6 +118,27 @@ impl Workspace {
         }
     }
 
+    /// The workspace folder.
+    pub fn root(&self) -> &std::path::Path {
+        std::path::Path::new(&self.path)
+    }
+
+    /// The project OpenCode config: `opencode.jsonc` if it exists, else `opencode.json` if
+    /// it exists, else `opencode.jsonc` (new files are created as JSONC).
+    pub fn project_config_path(&self) -> std::path::PathBuf {
+        let jsonc = self.root().join("opencode.jsonc");
+        if jsonc.exists() {
+            return jsonc;
+        }
+        let json = self.root().join("opencode.json");
+        if json.exists() { json } else { jsonc }
+    }
+
+    /// `.opencode/openwork.json` of the workspace.
+    pub fn openwork_config_path(&self) -> std::path::PathBuf {
+        self.root().join(".opencode").join("openwork.json")
+    }
+
     /// The directory OpenCode works in: the explicit `directory`, else a local workspace's path.
     pub fn opencode_directory(&self) -> Option<&str> {
         trimmed(&self.config.directory).or(match self.workspace_type {

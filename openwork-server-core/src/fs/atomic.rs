@@ -9,8 +9,7 @@ use std::path::Path;
 /// Who may read the written file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FileMode {
-    /// The process's default (umask) permissions.
-    #[allow(dead_code)] // used by the workspace write routes
+    /// Ordinary permissions: those of the file replaced, or `0644`.
     Default,
     /// Owner read/write only (`0600`), for files that hold secrets or their digests.
     Private,

@@ -1,4 +1,9 @@
-//! Filesystem primitives shared by every route: lexical path handling and atomic writes.
+//! Filesystem primitives shared by every route: lexical paths, atomic writes, per-file
+//! locks, stat-validated caches, JSONC and frontmatter documents.
 
 pub(crate) mod atomic;
+pub(crate) mod cache;
+pub(crate) mod frontmatter;
+pub(crate) mod jsonc;
+pub(crate) mod locks;
 pub(crate) mod paths;

@@ -9,6 +9,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::mount::invalid_encoding;
+
+/// The error for a path parameter that is not valid percent-encoded UTF-8 (D9).
+pub(crate) fn invalid_path_encoding() -> ApiError {
+    invalid_encoding()
+}
 use crate::error::ApiError;
 
 /// A request body that must be a JSON object. Empty, malformed or non-object bodies

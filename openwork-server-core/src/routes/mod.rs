@@ -3,10 +3,22 @@
 //! contract's summary table (§4.A).
 
 mod approvals;
+mod audit;
 mod capabilities;
+mod commands;
+mod config;
+mod engine;
+mod events;
+mod export;
+pub(crate) mod guard;
 mod health;
+mod import;
+mod mcp;
+mod plugins;
+mod skills;
 mod status;
 mod tokens;
+mod workspace_admin;
 mod workspaces;
 
 use axum::Router;
@@ -38,8 +50,26 @@ pub(crate) fn router(state: AppState) -> Router {
             get(tokens::list_tokens).post(tokens::create_token),
         )
         .route("/tokens/{id}", delete(tokens::revoke_token))
+        .route(
+            "/workspace/{id}/config",
+            get(config::get_config).patch(config::patch_config),
+        )
+        .route(
+            "/workspace/{id}/opencode-config",
+            get(config::get_opencode_config).post(config::write_opencode_config),
+        )
+        .route("/workspace/{id}/events", get(events::get_events))
+        .route("/workspace/{id}/audit", get(audit::list_audit))
         .route("/approvals", get(approvals::list_approvals))
         .route("/approvals/{id}", post(approvals::reply_approval))
+        .merge(plugins::router())
+        .merge(skills::router())
+        .merge(mcp::router())
+        .merge(commands::router())
+        .merge(engine::router())
+        .merge(export::router())
+        .merge(import::router())
+        .merge(workspace_admin::router())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(state)
