@@ -34,6 +34,7 @@ mod routes;
 mod server;
 mod state;
 pub mod tokens;
+mod watch;
 pub mod workspace;
 
 pub use approvals::{ApprovalMode, ApprovalOutcome, ApprovalPrompter, ApprovalRequest, Approvals};

@@ -172,6 +172,11 @@ impl Server {
         let listener = bind_listener(addr)
             .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
         let local_addr = listener.local_addr()?;
+        // File watchers start with the server, so reload events cover the whole run.
+        let watched = crate::watch::start(&self.state);
+        if watched > 0 {
+            tracing::info!(target: "openwork_server::boot", "Reload watcher enabled ({watched})");
+        }
         Ok(BoundServer {
             server: self,
             listener,

@@ -62,6 +62,8 @@ pub(crate) struct Services {
     pub(crate) jsonc_files: StatCache<Result<serde_json::Value, JsoncError>>,
     /// Parsed strict JSON files (`.opencode/openwork.json`); `None` when invalid.
     pub(crate) json_files: StatCache<Option<serde_json::Value>>,
+    /// Bumped whenever the workspace list changes, so the file watcher can follow.
+    pub(crate) workspaces_changed: tokio::sync::watch::Sender<u64>,
 }
 
 /// The workspaces and the folders they must lie in.
@@ -100,6 +102,7 @@ impl AppState {
             file_locks: FileLocks::default(),
             jsonc_files: StatCache::default(),
             json_files: StatCache::default(),
+            workspaces_changed: tokio::sync::watch::channel(0).0,
             client_token_digest: token_digest(config.token.expose()),
             host_token_digest: token_digest(config.host_token.expose()),
             config,
@@ -195,6 +198,22 @@ impl AppState {
                 "Failed to parse openwork.json",
             )),
         }
+    }
+
+    /// Replaces the workspace list and tells the watcher.
+    pub(crate) fn set_workspaces(&self, list: WorkspaceList) {
+        *self
+            .0
+            .workspaces
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(list);
+        self.workspaces_changed
+            .send_modify(|generation| *generation += 1);
+    }
+
+    /// A receiver that changes whenever the workspace list does.
+    pub(crate) fn subscribe_workspaces(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.workspaces_changed.subscribe()
     }
 
     /// Milliseconds since startup.
