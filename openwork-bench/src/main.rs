@@ -100,6 +100,7 @@ async fn bench(options: Options) -> Result<Report, Error> {
     let startup = measure_startup(&options, &tokens).await?;
 
     let fixture = Fixture::new()?;
+    fixture.populate(20)?;
     let server = ServerProcess::start(&process::openwork_launch(
         &options.server_bin,
         &fixture,
@@ -140,14 +141,23 @@ async fn bench(options: Options) -> Result<Report, Error> {
             None => health = Some((ours, theirs)),
         }
     }
-    let mut results = Vec::with_capacity(4);
+    let mut results = Vec::with_capacity(7);
     if let Some((ours, theirs)) = health {
         results.push(ours);
         results.push(theirs);
     }
+    let workspace = fixture.workspace_id();
+    // Scenario paths live for the whole run; leaking three short strings is simpler than
+    // threading lifetimes through the load generator.
+    let path = |suffix: &str| -> &'static str {
+        Box::leak(format!("/workspace/{workspace}/{suffix}").into_boxed_str())
+    };
     let scenarios = [
         scenario("GET /status (bearer)", &server, "/status", bearer.clone()),
-        scenario("GET /workspaces (bearer)", &server, "/workspaces", bearer),
+        scenario("GET /workspaces (bearer)", &server, "/workspaces", bearer.clone()),
+        scenario("GET /workspace/:id/skills (20 skills)", &server, path("skills"), bearer.clone()),
+        scenario("GET /workspace/:id/config (commented JSONC)", &server, path("config"), bearer.clone()),
+        scenario("GET /workspace/:id/events", &server, path("events"), bearer),
     ];
     for scenario in &scenarios {
         eprintln!("running {} …", scenario.name);

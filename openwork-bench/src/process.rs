@@ -55,6 +55,44 @@ impl Fixture {
             workspace: tempfile::Builder::new().prefix("owbench-ws").tempdir()?,
         })
     }
+
+    /// Fills the workspace like a real project: a `.git` marker (so skill discovery stops
+    /// here), `skills` skills, and a commented `opencode.jsonc` with several MCP servers.
+    pub fn populate(&self, skills: usize) -> Result<(), Error> {
+        let root = self.workspace.path();
+        std::fs::create_dir_all(root.join(".git"))?;
+        for n in 0..skills {
+            let name = format!("bench-skill-{n:02}");
+            let dir = root.join(".opencode/skills").join(&name);
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(
+                dir.join("SKILL.md"),
+                format!(
+                    "---\nname: {name}\ndescription: Benchmark skill number {n} with a realistic one-line description.\n---\n# {name}\n\n## When to use\n- when the benchmark asks for skill {n}\n\nSteps and notes for the agent.\n"
+                ),
+            )?;
+        }
+        let mut mcp = String::new();
+        for n in 0..6 {
+            mcp.push_str(&format!(
+                "    // server {n}\n    \"server-{n}\": {{ \"type\": \"local\", \"command\": [\"npx\", \"-y\", \"mcp-server-{n}\"], \"enabled\": true }},\n"
+            ));
+        }
+        std::fs::write(
+            root.join("opencode.jsonc"),
+            format!(
+                "{{\n  // Project configuration for the benchmark.\n  \"$schema\": \"https://opencode.ai/config.json\",\n  \"model\": \"anthropic/claude-sonnet\", // default model\n  /* MCP servers */\n  \"mcp\": {{\n{mcp}  }},\n  \"plugin\": [\"opencode-wakatime@1.2.3\"],\n}}\n"
+            ),
+        )?;
+        Ok(())
+    }
+
+    /// The id the server derives for the workspace: `ws_` + 12 hex of SHA-256 of its path.
+    pub fn workspace_id(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.workspace.path().to_string_lossy().as_bytes());
+        format!("ws_{}", &hex::encode(digest)[..12])
+    }
 }
 
 /// Credentials handed to the server under test; never printed.

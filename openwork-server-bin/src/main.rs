@@ -3,9 +3,12 @@
 //! that wrappers parse, and serves until SIGINT or SIGTERM.
 
 mod cli;
+mod prompter;
 
 use openwork_server_core::{BoundServer, EnvSource, Server, TokenSource, VERSION, logging};
+use prompter::TerminalPrompter;
 use std::process::ExitCode;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 const BOOT: &str = "openwork_server::boot";
@@ -27,7 +30,11 @@ async fn main() -> ExitCode {
     }
 
     let env = EnvSource::process();
-    let mut builder = Server::builder().env(env.clone()).cli(args.overrides);
+    let prompter = Arc::new(TerminalPrompter::default());
+    let mut builder = Server::builder()
+        .env(env.clone())
+        .cli(args.overrides)
+        .prompter(prompter.clone());
     if let Some(path) = args.config {
         builder = builder.config_file(path);
     }
@@ -60,6 +67,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    prompter.set_base_url(format!(
+        "http://{}:{}",
+        bound.server().config().host,
+        bound.local_addr().port()
+    ));
     print_boot_lines(&bound, args.verbose);
     match bound.serve().await {
         Ok(()) => ExitCode::SUCCESS,

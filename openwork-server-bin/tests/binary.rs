@@ -1147,3 +1147,56 @@ async fn orchestrator_startup_flow_survives_a_restart() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Approvals on the terminal
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn pending_approvals_are_printed_with_the_command_that_answers_them() {
+    let sandbox = Sandbox::new();
+    let ws = sandbox.ws();
+    let mut server = sandbox
+        .launch()
+        .args(&["--port", "0", "--token", "t0", "--host-token", "h0"])
+        .args(&["--workspace", ws.as_str(), "--approval", "manual", "--no-log-requests"])
+        .spawn();
+    let boot = server.boot().await;
+    let (_, workspaces) = get_json(http().get(boot.url("/workspaces")).bearer_auth("t0")).await;
+    let id = workspaces["activeId"].as_str().unwrap().to_owned();
+    let patch = tokio::spawn(
+        http()
+            .patch(boot.url(&format!("/workspace/{id}/config")))
+            .bearer_auth("t0")
+            .json(&serde_json::json!({"opencode": {"model": "x"}}))
+            .send(),
+    );
+
+    let mut allow = None;
+    while allow.is_none() {
+        let line = server.next_message().await;
+        if let Some(command) = line.trim().strip_prefix("allow: ") {
+            allow = Some(command.to_owned());
+        } else if line.starts_with("Approval needed:") {
+            assert!(line.contains("Patch workspace config (config.patch)"), "{line}");
+            assert!(line.contains(&id), "{line}");
+        }
+    }
+    let command = allow.unwrap();
+    assert!(command.contains("$OPENWORK_HOST_TOKEN"), "{command}");
+    assert!(!server.seen.iter().any(|l| l.contains("h0")), "the host token is never printed");
+    // Answer exactly where the printed command points.
+    let url = command.rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with(&boot.url("/approvals/")), "{url}");
+    let response = http()
+        .post(url)
+        .header("X-OpenWork-Host-Token", "h0")
+        .json(&serde_json::json!({"reply": "allow"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let answered = patch.await.unwrap().unwrap();
+    assert_eq!(answered.status().as_u16(), 200);
+    server.stop_cleanly().await;
+}
