@@ -154,9 +154,24 @@ async fn bench(options: Options) -> Result<Report, Error> {
     };
     let scenarios = [
         scenario("GET /status (bearer)", &server, "/status", bearer.clone()),
-        scenario("GET /workspaces (bearer)", &server, "/workspaces", bearer.clone()),
-        scenario("GET /workspace/:id/skills (20 skills)", &server, path("skills"), bearer.clone()),
-        scenario("GET /workspace/:id/config (commented JSONC)", &server, path("config"), bearer.clone()),
+        scenario(
+            "GET /workspaces (bearer)",
+            &server,
+            "/workspaces",
+            bearer.clone(),
+        ),
+        scenario(
+            "GET /workspace/:id/skills (20 skills)",
+            &server,
+            path("skills"),
+            bearer.clone(),
+        ),
+        scenario(
+            "GET /workspace/:id/config (commented JSONC)",
+            &server,
+            path("config"),
+            bearer.clone(),
+        ),
         scenario("GET /workspace/:id/events", &server, path("events"), bearer),
     ];
     for scenario in &scenarios {

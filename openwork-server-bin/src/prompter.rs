@@ -62,7 +62,10 @@ mod tests {
         let prompter = TerminalPrompter::default();
         prompter.set_base_url("http://127.0.0.1:9000".into());
         let command = prompter.reply_command("abc", "allow");
-        assert!(command.ends_with("http://127.0.0.1:9000/approvals/abc"), "{command}");
+        assert!(
+            command.ends_with("http://127.0.0.1:9000/approvals/abc"),
+            "{command}"
+        );
         assert!(command.contains("{\"reply\":\"allow\"}"));
         assert!(command.contains("$OPENWORK_HOST_TOKEN"));
     }

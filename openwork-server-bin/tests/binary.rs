@@ -1159,7 +1159,13 @@ async fn pending_approvals_are_printed_with_the_command_that_answers_them() {
     let mut server = sandbox
         .launch()
         .args(&["--port", "0", "--token", "t0", "--host-token", "h0"])
-        .args(&["--workspace", ws.as_str(), "--approval", "manual", "--no-log-requests"])
+        .args(&[
+            "--workspace",
+            ws.as_str(),
+            "--approval",
+            "manual",
+            "--no-log-requests",
+        ])
         .spawn();
     let boot = server.boot().await;
     let (_, workspaces) = get_json(http().get(boot.url("/workspaces")).bearer_auth("t0")).await;
@@ -1178,13 +1184,19 @@ async fn pending_approvals_are_printed_with_the_command_that_answers_them() {
         if let Some(command) = line.trim().strip_prefix("allow: ") {
             allow = Some(command.to_owned());
         } else if line.starts_with("Approval needed:") {
-            assert!(line.contains("Patch workspace config (config.patch)"), "{line}");
+            assert!(
+                line.contains("Patch workspace config (config.patch)"),
+                "{line}"
+            );
             assert!(line.contains(&id), "{line}");
         }
     }
     let command = allow.unwrap();
     assert!(command.contains("$OPENWORK_HOST_TOKEN"), "{command}");
-    assert!(!server.seen.iter().any(|l| l.contains("h0")), "the host token is never printed");
+    assert!(
+        !server.seen.iter().any(|l| l.contains("h0")),
+        "the host token is never printed"
+    );
     // Answer exactly where the printed command points.
     let url = command.rsplit(' ').next().unwrap().to_owned();
     assert!(url.starts_with(&boot.url("/approvals/")), "{url}");

@@ -28,6 +28,7 @@ mod error;
 mod events;
 mod fs;
 pub mod logging;
+mod opencode;
 mod pipeline;
 mod resources;
 mod routes;

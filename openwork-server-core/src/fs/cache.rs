@@ -72,11 +72,12 @@ impl<T> StatCache<T> {
             }
         }
         let bytes = std::fs::read(path)?;
-        // The stamp is taken again after the read so a write racing the read is caught
-        // by the next request instead of being cached under the old stamp.
-        let stamp = std::fs::metadata(path).map(|m| FileStamp::of(&m)).ok();
+        // The value is cached only when the file did not change during the read: a write
+        // landing between the read and a later stat would otherwise pin the old bytes
+        // under the new stamp, and every later request would get stale contents.
+        let after = std::fs::metadata(path).map(|m| FileStamp::of(&m)).ok();
         let value = Arc::new(load(&bytes));
-        if let Some(stamp) = stamp {
+        if after == Some(stamp) {
             self.lock().insert(path.to_owned(), (stamp, value.clone()));
         }
         Ok(Some(value))

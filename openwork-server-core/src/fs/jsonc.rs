@@ -44,7 +44,6 @@ fn options() -> ParseOptions {
         allow_bare_decimal_point_numbers: false,
         allow_non_finite_numbers: false,
         allow_extended_string_escapes: false,
-        ..ParseOptions::default()
     }
 }
 
@@ -165,17 +164,6 @@ impl JsoncDocument {
             };
         }
         set_in(&object, last, value);
-    }
-
-    /// Removes a top-level key; `false` when it was not there.
-    pub(crate) fn remove(&mut self, key: &str) -> bool {
-        match self.root_object().get(key) {
-            Some(prop) => {
-                prop.remove();
-                true
-            }
-            None => false,
-        }
     }
 
     /// The edited text.

@@ -30,11 +30,9 @@ async fn workspace_id(parts: &mut Parts) -> Result<String, ApiError> {
     params.get("id").cloned().ok_or_else(ApiError::not_found)
 }
 
-/// A caller allowed to read a workspace.
+/// A caller allowed to read a workspace (any valid bearer).
 #[derive(Debug, Clone)]
 pub(crate) struct ReadAccess {
-    /// Who calls.
-    pub(crate) actor: Actor,
     /// The workspace.
     pub(crate) workspace: Workspace,
 }
@@ -43,10 +41,10 @@ impl FromRequestParts<AppState> for ReadAccess {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let ClientAuth(actor) = ClientAuth::from_request_parts(parts, state).await?;
+        ClientAuth::from_request_parts(parts, state).await?;
         let id = workspace_id(parts).await?;
         let workspace = state.resolve_workspace(&id)?;
-        Ok(Self { actor, workspace })
+        Ok(Self { workspace })
     }
 }
 

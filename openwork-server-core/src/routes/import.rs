@@ -1,10 +1,78 @@
-//! Routes of this resource; see the contract section named in the route table.
+//! `POST /workspace/:id/import` (contract §7.2, D4, D5): writes an export back into a
+//! workspace. Every check that needs no write — portable file paths first, then the
+//! existing config files, skills and commands — runs before the operator is asked; after
+//! approval the complete change set is rebuilt under the files' locks and applied all or
+//! nothing (see `resources::portable::changeset` for the exact guarantee).
 
-use axum::Router;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{Value, json};
 
+use super::config::config_trigger;
+use super::guard::WriteAccess;
+use crate::error::ApiError;
+use crate::events::ReloadReason;
+use crate::pipeline::extract::JsonObject;
+use crate::resources::portable::changeset::ChangeSet;
+use crate::resources::portable::import::ImportRequest;
 use crate::state::AppState;
+use crate::workspace::Workspace;
 
 /// This resource's routes.
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
+    Router::new().route("/workspace/{id}/import", post(import_workspace))
+}
+
+/// Plans the import against the workspace as it is now, off the async threads.
+async fn plan(request: &ImportRequest, ws: &Workspace) -> Result<ChangeSet, ApiError> {
+    let (request, ws) = (request.clone(), ws.clone());
+    tokio::task::spawn_blocking(move || request.plan(&ws))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// Validates the whole import, asks for approval, then applies it all or nothing.
+pub(super) async fn import_workspace(
+    access: WriteAccess,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    let ws = access.workspace.clone();
+    let request = ImportRequest::parse(&body)?;
+    // D4/D5: the full plan is built (and thrown away) before anyone is asked, so every
+    // invalid item is reported without a prompt and nothing is half-written later.
+    let draft = plan(&request, &ws).await?;
+    let lock_paths = tokio::task::spawn_blocking(move || draft.touched_files())
+        .await
+        .map_err(ApiError::internal)?;
+    access
+        .approve(
+            "config.import",
+            "Import workspace config",
+            request.approval_paths(&ws),
+        )
+        .await?;
+
+    let state = &access.state;
+    let mut guards = Vec::with_capacity(lock_paths.len());
+    // Sorted order, so two imports never wait on each other's locks.
+    for path in &lock_paths {
+        guards.push(state.file_locks.lock(path).await);
+    }
+    // The files may have changed while the operator decided: plan again from what is
+    // on disk now, under the locks.
+    let changes = plan(&request, &ws).await?;
+    tokio::task::spawn_blocking(move || changes.apply())
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    drop(guards);
+
+    access
+        .audit("config.import", "workspace", "Imported workspace config")
+        .await;
+    access.reload(
+        ReloadReason::Config,
+        Some(config_trigger(&ws.project_config_path())),
+    );
+    Ok(Json(json!({ "ok": true })))
 }
