@@ -264,3 +264,33 @@ pub fn keys(value: &Value) -> Vec<&str> {
         .map(String::as_str)
         .collect()
 }
+
+/// Options for a server whose writes wait for a host reply (or `timeout_ms`).
+pub fn manual_approval(timeout_ms: u64) -> Options {
+    Options {
+        cli: CliOverrides {
+            approval_mode: Some(openwork_server_core::ApprovalMode::Manual),
+            approval_timeout_ms: Some(timeout_ms),
+            ..CliOverrides::default()
+        },
+        ..Options::default()
+    }
+}
+
+/// A file's text; panics when it cannot be read.
+pub fn read_text(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+impl TestServer {
+    /// The first pending approval request, waiting (bounded) for one to appear.
+    pub async fn wait_for_pending(&self) -> openwork_server_core::ApprovalRequest {
+        for _ in 0..500 {
+            if let Some(request) = self.approvals.pending().into_iter().next() {
+                return request;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no approval request appeared");
+    }
+}

@@ -3,11 +3,10 @@
 //! the `model: null` repair, malformed files skipped without breaking any route (D9),
 //! validation before any approval prompt (D4), approvals, audit lines and reload events.
 
-use openwork_server_core::{ApprovalMode, CliOverrides};
+use openwork_server_core::CliOverrides;
 use openwork_server_tests::reqwest::Method;
-use openwork_server_tests::{Options, TestServer, Value, json, send};
+use openwork_server_tests::{Options, TestServer, Value, json, manual_approval, read_text, send};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -18,21 +17,6 @@ const VERIFIED: &str = "---\nname: daily-report\ndescription: Daily report\nagen
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap()
-}
-
-fn manual(timeout_ms: u64) -> Options {
-    Options {
-        cli: CliOverrides {
-            approval_mode: Some(ApprovalMode::Manual),
-            approval_timeout_ms: Some(timeout_ms),
-            ..CliOverrides::default()
-        },
-        ..Options::default()
-    }
 }
 
 fn read_only() -> Options {
@@ -103,16 +87,6 @@ async fn pending_count(server: &TestServer) -> usize {
     body["items"].as_array().unwrap().len()
 }
 
-async fn wait_for_pending(server: &TestServer) -> openwork_server_core::ApprovalRequest {
-    for _ in 0..500 {
-        if let Some(request) = server.approvals.pending().pop() {
-            return request;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no approval request appeared");
-}
-
 // ---------------------------------------------------------------------------------------
 // Upsert
 // ---------------------------------------------------------------------------------------
@@ -133,7 +107,7 @@ async fn upsert_writes_the_verified_bytes_and_answers_the_listing() {
     .await;
     assert_eq!(status, 200, "{body}");
     let file = command_file(&server, "daily-report");
-    assert_eq!(read(&file), VERIFIED);
+    assert_eq!(read_text(&file), VERIFIED);
     assert_eq!(
         body,
         json!({"items": [{
@@ -171,13 +145,13 @@ async fn optional_fields_are_written_in_order_and_overwrites_replace_the_file() 
     assert_eq!(status, 200);
     let file = command_file(&server, "review");
     assert_eq!(
-        read(&file),
+        read_text(&file),
         "---\nname: review\nmodel: openai/gpt-5\nsubtask: true\n---\n\nReview {{file}}\n"
     );
     let (status, body) = upsert(&server, json!({"name": "review", "template": "Again"})).await;
     assert_eq!(status, 200);
     assert_eq!(
-        read(&file),
+        read_text(&file),
         "---\nname: review\nsubtask: false\n---\n\nAgain\n"
     );
     assert_eq!(body["items"][0]["model"], Value::Null);
@@ -186,7 +160,7 @@ async fn optional_fields_are_written_in_order_and_overwrites_replace_the_file() 
 
 #[tokio::test]
 async fn invalid_upserts_are_refused_before_anyone_is_asked() {
-    let server = TestServer::start_with(manual(30_000)).await;
+    let server = TestServer::start_with(manual_approval(30_000)).await;
     let cases = [
         (
             json!({"name": "ok", "template": "  \n"}),
@@ -229,7 +203,7 @@ async fn invalid_upserts_are_refused_before_anyone_is_asked() {
 
 #[tokio::test]
 async fn approvals_name_the_command_file_and_denial_or_timeout_change_nothing() {
-    let server = TestServer::start_with(manual(30_000)).await;
+    let server = TestServer::start_with(manual_approval(30_000)).await;
     let file = command_file(&server, "daily-report");
     write(&file, VERIFIED);
     let request = tokio::spawn(
@@ -238,7 +212,7 @@ async fn approvals_name_the_command_file_and_denial_or_timeout_change_nothing() 
             .json(&json!({"name": " /daily-report", "template": "other"}))
             .send(),
     );
-    let pending = wait_for_pending(&server).await;
+    let pending = server.wait_for_pending().await;
     let (_, listed) = send(server.host(Method::GET, "/approvals")).await;
     let item = &listed["items"][0];
     assert_eq!(item["action"], "commands.upsert");
@@ -252,7 +226,7 @@ async fn approvals_name_the_command_file_and_denial_or_timeout_change_nothing() 
         body["details"],
         json!({"requestId": pending.id, "reason": "denied"})
     );
-    assert_eq!(read(&file), VERIFIED);
+    assert_eq!(read_text(&file), VERIFIED);
 
     let request = tokio::spawn(
         server
@@ -262,15 +236,15 @@ async fn approvals_name_the_command_file_and_denial_or_timeout_change_nothing() 
             )
             .send(),
     );
-    let pending = wait_for_pending(&server).await;
+    let pending = server.wait_for_pending().await;
     assert_eq!(pending.action, "commands.delete");
     assert_eq!(pending.summary, "Delete command daily-report");
     assert!(server.approvals.respond(&pending.id, false));
     assert_eq!(request.await.unwrap().unwrap().status(), 403);
-    assert_eq!(read(&file), VERIFIED);
+    assert_eq!(read_text(&file), VERIFIED);
     assert!(audit(&server).await.is_empty());
 
-    let server = TestServer::start_with(manual(200)).await;
+    let server = TestServer::start_with(manual_approval(200)).await;
     let file = command_file(&server, "daily-report");
     write(&file, VERIFIED);
     let (status, body) = upsert(&server, json!({"name": "daily-report", "template": "x"})).await;
@@ -287,7 +261,7 @@ async fn approvals_name_the_command_file_and_denial_or_timeout_change_nothing() 
         (status, body["details"]["reason"].clone()),
         (403, json!("timeout"))
     );
-    assert_eq!(read(&file), VERIFIED);
+    assert_eq!(read_text(&file), VERIFIED);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -363,7 +337,7 @@ async fn listing_repairs_legacy_null_models_unless_read_only() {
     assert_eq!(items[0]["model"], Value::Null);
     assert_eq!(items[0]["template"], "Do it");
     assert_eq!(
-        read(&file),
+        read_text(&file),
         "---\nname: legacy\ndescription: Old\nsubtask: false\n---\n\nDo it\n"
     );
     // A repaired file lists the same.
@@ -373,7 +347,7 @@ async fn listing_repairs_legacy_null_models_unless_read_only() {
     let file = command_file(&server, "legacy");
     write(&file, legacy);
     assert_eq!(list(&server).await.len(), 1);
-    assert_eq!(read(&file), legacy);
+    assert_eq!(read_text(&file), legacy);
 }
 
 #[tokio::test]
@@ -403,7 +377,7 @@ async fn a_malformed_command_file_is_skipped_and_breaks_no_other_route() {
         sorted_names(body["items"].as_array().unwrap()),
         ["fine", "new"]
     );
-    assert_eq!(read(&command_file(&server, "broken")), broken);
+    assert_eq!(read_text(&command_file(&server, "broken")), broken);
 }
 
 #[tokio::test]
@@ -535,7 +509,7 @@ async fn concurrent_upserts_all_land_whole() {
     assert_eq!(items.len(), 12);
     for n in 0..12 {
         assert_eq!(
-            read(&command_file(&server, &format!("cmd-{n}"))),
+            read_text(&command_file(&server, &format!("cmd-{n}"))),
             format!("---\nname: cmd-{n}\nsubtask: false\n---\n\ntemplate {n}\n")
         );
     }
@@ -567,7 +541,7 @@ async fn a_commands_folder_linked_out_of_the_workspace_is_neither_read_nor_writt
     );
     assert!(!outside.path().join("evil.md").exists());
     assert_eq!(
-        read(&outside.path().join("secret.md")),
+        read_text(&outside.path().join("secret.md")),
         "---\nmodel: null\n---\nsecret\n"
     );
 }

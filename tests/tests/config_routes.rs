@@ -1,38 +1,12 @@
 //! `GET/PATCH /workspace/:id/config`, `GET|POST /workspace/:id/opencode-config`, the audit
 //! log and reload events (poll and SSE), and the approval flows of a write.
 
-use openwork_server_core::{ApprovalMode, CliOverrides};
+use openwork_server_core::CliOverrides;
 use openwork_server_tests::reqwest::Method;
-use openwork_server_tests::{Options, TestServer, Value, json, send};
-use std::path::Path;
+use openwork_server_tests::{Options, TestServer, Value, json, manual_approval, read_text, send};
 use std::time::Duration;
 
 const COMMENTED: &str = "{\n  // The schema keeps editors honest.\n  \"$schema\": \"https://opencode.ai/config.json\",\n  \"model\": \"anthropic/claude\", // chosen by hand\n  /* MCP servers */\n  \"mcp\": {\n    \"docs\": { \"type\": \"remote\", \"url\": \"https://example.test/mcp\" },\n  },\n}\n";
-
-fn manual(timeout_ms: u64) -> Options {
-    Options {
-        cli: CliOverrides {
-            approval_mode: Some(ApprovalMode::Manual),
-            approval_timeout_ms: Some(timeout_ms),
-            ..CliOverrides::default()
-        },
-        ..Options::default()
-    }
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap()
-}
-
-async fn wait_for_pending(server: &TestServer) -> openwork_server_core::ApprovalRequest {
-    for _ in 0..500 {
-        if let Some(request) = server.approvals.pending().pop() {
-            return request;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no approval request appeared");
-}
 
 #[tokio::test]
 async fn an_empty_workspace_reads_as_empty_configs() {
@@ -62,7 +36,7 @@ async fn patch_keeps_comments_and_every_byte_outside_the_edited_values() {
     assert_eq!(status, 200, "{body}");
     assert!(body["updatedAt"].as_u64().unwrap() > 0);
     assert_eq!(
-        read(&file),
+        read_text(&file),
         "{\n  // The schema keeps editors honest.\n  \"$schema\": \"https://opencode.ai/config.json\",\n  \"model\": \"openai/gpt\", // chosen by hand\n  /* MCP servers */\n  \"mcp\": {\n    \"docs\": { \"type\": \"remote\", \"url\": \"https://example.test/mcp\" },\n  },\n  \"share\": \"disabled\",\n}\n"
     );
 
@@ -107,7 +81,7 @@ async fn a_missing_config_is_created_as_jsonc_with_just_the_updates() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(
-        read(&server.workspace_path().join("opencode.jsonc")),
+        read_text(&server.workspace_path().join("opencode.jsonc")),
         "{\n  \"mcp\": {},\n  \"permission\": {\n    \"external_directory\": \"allow\"\n  }\n}\n"
     );
     assert!(!server.workspace_path().join("opencode.json").exists());
@@ -126,7 +100,7 @@ async fn only_external_directory_of_permission_is_written_and_siblings_stay() {
     )
     .await;
     assert_eq!(status, 200);
-    let written: Value = serde_json::from_str(&read(&file)).unwrap();
+    let written: Value = serde_json::from_str(&read_text(&file)).unwrap();
     assert_eq!(
         written,
         json!({"permission": {"edit": "ask", "external_directory": "deny"}})
@@ -148,7 +122,7 @@ async fn openwork_updates_merge_shallowly_into_openwork_json() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(
-        read(&file),
+        read_text(&file),
         "{\n  \"version\": 1,\n  \"reload\": null,\n  \"foo\": \"bar\"\n}\n"
     );
     // No opencode section: no config reload event.
@@ -164,7 +138,7 @@ async fn openwork_updates_merge_shallowly_into_openwork_json() {
 
 #[tokio::test]
 async fn bad_payloads_and_broken_files_are_refused_before_anyone_is_asked() {
-    let server = TestServer::start_with(manual(30_000)).await;
+    let server = TestServer::start_with(manual_approval(30_000)).await;
     let id = server.workspace_id();
     let path = format!("/workspace/{id}/config");
     for body in [json!({}), json!({"opencode": null, "openwork": 0})] {
@@ -197,7 +171,7 @@ async fn bad_payloads_and_broken_files_are_refused_before_anyone_is_asked() {
         (status, answer["code"].clone()),
         (422, json!("invalid_jsonc"))
     );
-    assert_eq!(read(&file), broken);
+    assert_eq!(read_text(&file), broken);
     assert!(server.approvals.pending().is_empty(), "nobody was asked");
 
     std::fs::remove_file(&file).unwrap();
@@ -214,7 +188,7 @@ async fn bad_payloads_and_broken_files_are_refused_before_anyone_is_asked() {
 
 #[tokio::test]
 async fn a_write_waits_for_the_host_and_a_deny_leaves_the_file_alone() {
-    let server = TestServer::start_with(manual(30_000)).await;
+    let server = TestServer::start_with(manual_approval(30_000)).await;
     let id = server.workspace_id();
     let file = server.workspace_path().join("opencode.jsonc");
     std::fs::write(&file, COMMENTED).unwrap();
@@ -225,7 +199,7 @@ async fn a_write_waits_for_the_host_and_a_deny_leaves_the_file_alone() {
             .json(&json!({"opencode": {"model": "x"}}))
             .send(),
     );
-    let pending = wait_for_pending(&server).await;
+    let pending = server.wait_for_pending().await;
     let (_, listed) = send(server.host(Method::GET, "/approvals")).await;
     let item = &listed["items"][0];
     assert_eq!(item["action"], "config.patch");
@@ -251,14 +225,14 @@ async fn a_write_waits_for_the_host_and_a_deny_leaves_the_file_alone() {
         body,
         json!({"code": "write_denied", "message": "Write request denied", "details": {"requestId": pending.id, "reason": "denied"}})
     );
-    assert_eq!(read(&file), COMMENTED);
+    assert_eq!(read_text(&file), COMMENTED);
     let (_, audit) = send(server.client(Method::GET, &format!("/workspace/{id}/audit"))).await;
     assert_eq!(audit["items"], json!([]));
 }
 
 #[tokio::test]
 async fn an_allowed_write_proceeds_and_an_owner_bearer_can_answer() {
-    let server = TestServer::start_with(manual(30_000)).await;
+    let server = TestServer::start_with(manual_approval(30_000)).await;
     let id = server.workspace_id();
     let owner = server.issue_token("owner").await;
     let request = tokio::spawn(
@@ -267,7 +241,7 @@ async fn an_allowed_write_proceeds_and_an_owner_bearer_can_answer() {
             .json(&json!({"opencode": {"model": "x"}}))
             .send(),
     );
-    let pending = wait_for_pending(&server).await;
+    let pending = server.wait_for_pending().await;
     let (status, _) = send(
         server
             .with_bearer(Method::POST, &format!("/approvals/{}", pending.id), &owner)
@@ -276,12 +250,14 @@ async fn an_allowed_write_proceeds_and_an_owner_bearer_can_answer() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(request.await.unwrap().unwrap().status(), 200);
-    assert!(read(&server.workspace_path().join("opencode.jsonc")).contains("\"model\": \"x\""));
+    assert!(
+        read_text(&server.workspace_path().join("opencode.jsonc")).contains("\"model\": \"x\"")
+    );
 }
 
 #[tokio::test]
 async fn silence_denies_with_timeout_and_an_abandoned_request_is_withdrawn() {
-    let server = TestServer::start_with(manual(300)).await;
+    let server = TestServer::start_with(manual_approval(300)).await;
     let id = server.workspace_id();
     let (status, body) = send(
         server
@@ -294,7 +270,7 @@ async fn silence_denies_with_timeout_and_an_abandoned_request_is_withdrawn() {
     assert!(!server.workspace_path().join("opencode.jsonc").exists());
     assert!(server.approvals.pending().is_empty());
 
-    let server = TestServer::start_with(manual(30_000)).await;
+    let server = TestServer::start_with(manual_approval(30_000)).await;
     let id = server.workspace_id();
     let request = tokio::spawn(
         server
@@ -302,7 +278,7 @@ async fn silence_denies_with_timeout_and_an_abandoned_request_is_withdrawn() {
             .json(&json!({"opencode": {"model": "x"}}))
             .send(),
     );
-    wait_for_pending(&server).await;
+    server.wait_for_pending().await;
     request.abort();
     for _ in 0..500 {
         if server.approvals.pending().is_empty() {
@@ -337,7 +313,9 @@ async fn concurrent_patches_from_several_clients_lose_no_update() {
     for n in 0..12 {
         assert_eq!(config["opencode"][format!("key{n}")], n, "key{n}");
     }
-    assert!(read(&server.workspace_path().join("opencode.jsonc")).contains("// chosen by hand"));
+    assert!(
+        read_text(&server.workspace_path().join("opencode.jsonc")).contains("// chosen by hand")
+    );
 }
 
 #[tokio::test]
@@ -413,7 +391,7 @@ async fn opencode_config_reads_and_writes_raw_text_for_project_and_global() {
         body,
         json!({"ok": true, "status": 0, "stdout": format!("Wrote {}", project.display()), "stderr": ""})
     );
-    assert_eq!(read(&project), "{ // hi\n}\n");
+    assert_eq!(read_text(&project), "{ // hi\n}\n");
     let (_, body) = send(server.client(Method::GET, &path)).await;
     assert_eq!(body["content"], "{ // hi\n}\n");
 
@@ -425,7 +403,7 @@ async fn opencode_config_reads_and_writes_raw_text_for_project_and_global() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(read(&global), "{}\n");
+    assert_eq!(read_text(&global), "{}\n");
     let (_, body) = send(server.client(Method::GET, &format!("{path}?scope=global"))).await;
     assert_eq!(
         body,

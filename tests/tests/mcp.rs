@@ -3,29 +3,15 @@
 //! removing project entries with JSONC-preserving edits, approvals, audit lines, reload
 //! events, read-only and scope checks.
 
-use openwork_server_core::{ApprovalMode, CliOverrides};
+use openwork_server_core::CliOverrides;
 use openwork_server_tests::reqwest::Method;
-use openwork_server_tests::{Options, TestServer, Value, error_body, json, keys, send};
+use openwork_server_tests::{
+    Options, TestServer, Value, error_body, json, keys, manual_approval, read_text, send,
+};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// A hand-written project config with comments and trailing commas.
 const COMMENTED: &str = "{\n  // Servers for this repo.\n  \"$schema\": \"https://opencode.ai/config.json\",\n  \"mcp\": {\n    \"docs\": { \"type\": \"remote\", \"url\": \"https://docs.test/mcp\", \"oauth\": false },\n  },\n  \"model\": \"anthropic/claude\", // chosen by hand\n}\n";
-
-fn manual(timeout_ms: u64) -> Options {
-    Options {
-        cli: CliOverrides {
-            approval_mode: Some(ApprovalMode::Manual),
-            approval_timeout_ms: Some(timeout_ms),
-            ..CliOverrides::default()
-        },
-        ..Options::default()
-    }
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap()
-}
 
 fn write_file(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -74,16 +60,6 @@ async fn mcp_events(server: &TestServer) -> Vec<Value> {
         .filter(|e| e["reason"] == "mcp")
         .cloned()
         .collect()
-}
-
-async fn wait_for_pending(server: &TestServer) -> openwork_server_core::ApprovalRequest {
-    for _ in 0..500 {
-        if let Some(request) = server.approvals.pending().pop() {
-            return request;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no approval request appeared");
 }
 
 #[tokio::test]
@@ -215,7 +191,7 @@ async fn adding_creates_a_jsonc_config_and_reports_the_listing() {
         json!({"items": [{"name": "docs", "config": {"type": "remote", "url": "https://docs.test/mcp", "oauth": false}, "source": "config.project"}]})
     );
     assert_eq!(
-        read(&config_path(&server)),
+        read_text(&config_path(&server)),
         "{\n  \"mcp\": {\n    \"docs\": {\n      \"type\": \"remote\",\n      \"url\": \"https://docs.test/mcp\",\n      \"oauth\": false\n    }\n  }\n}\n"
     );
     let entries = audit(&server).await;
@@ -244,7 +220,7 @@ async fn replacing_an_entry_keeps_the_comments_outside_the_mcp_value() {
     assert_eq!(status, 200, "{body}");
     // Only the `mcp` value is rewritten; it keeps the file's trailing-comma style.
     assert_eq!(
-        read(&file),
+        read_text(&file),
         "{\n  // Servers for this repo.\n  \"$schema\": \"https://opencode.ai/config.json\",\n  \"mcp\": {\n    \"docs\": {\n      \"type\": \"local\",\n      \"command\": [\"npx\", \"docs-mcp\"],\n    },\n  },\n  \"model\": \"anthropic/claude\", // chosen by hand\n}\n"
     );
     let (_, config) = send(server.client(
@@ -265,7 +241,7 @@ async fn replacing_an_entry_keeps_the_comments_outside_the_mcp_value() {
 
 #[tokio::test]
 async fn invalid_requests_are_refused_before_anyone_is_asked() {
-    let server = TestServer::start_with(manual(30_000)).await;
+    let server = TestServer::start_with(manual_approval(30_000)).await;
     let file = config_path(&server);
     write_file(&file, COMMENTED);
     let remote = json!({"type": "remote", "url": "https://x.test"});
@@ -361,7 +337,7 @@ async fn invalid_requests_are_refused_before_anyone_is_asked() {
         (400, error_body("invalid_json", "Invalid JSON body"))
     );
     assert!(server.approvals.pending().is_empty(), "nobody was asked");
-    assert_eq!(read(&file), COMMENTED);
+    assert_eq!(read_text(&file), COMMENTED);
     assert!(audit(&server).await.is_empty());
 
     // A project config that does not parse: 422 on every route, before any approval.
@@ -383,7 +359,7 @@ async fn invalid_requests_are_refused_before_anyone_is_asked() {
         (422, json!("invalid_jsonc"))
     );
     assert!(server.approvals.pending().is_empty());
-    assert_eq!(read(&file), broken);
+    assert_eq!(read_text(&file), broken);
 }
 
 #[tokio::test]
@@ -423,7 +399,7 @@ async fn removing_takes_out_one_project_entry_and_unknown_names_are_fine() {
         ]})
     );
     assert_eq!(
-        read(&file),
+        read_text(&file),
         "{\n  // keep\n  \"mcp\": {\n    \"b\": {\n      \"type\": \"remote\",\n      \"url\": \"b\"\n    }\n  },\n  \"model\": \"m\", // tail\n}\n"
     );
     let entries = audit(&server).await;
@@ -448,11 +424,11 @@ async fn removing_takes_out_one_project_entry_and_unknown_names_are_fine() {
 
     // Unknown (even invalid) names: 200, nothing written, a line in the audit log anyway;
     // global entries are never removed.
-    let before = read(&file);
+    let before = read_text(&file);
     for name in ["missing", "a.b", "g"] {
         let (status, _) = remove(&server, name).await;
         assert_eq!(status, 200, "{name}");
-        assert_eq!(read(&file), before, "{name}");
+        assert_eq!(read_text(&file), before, "{name}");
     }
     assert_eq!(audit(&server).await[0]["summary"], "Removed MCP g");
     assert_eq!(mcp_events(&server).await.len(), 1);
@@ -460,7 +436,7 @@ async fn removing_takes_out_one_project_entry_and_unknown_names_are_fine() {
 
 #[tokio::test]
 async fn approvals_gate_adds_and_removes_and_a_deny_changes_nothing() {
-    let server = TestServer::start_with(manual(30_000)).await;
+    let server = TestServer::start_with(manual_approval(30_000)).await;
     let file = config_path(&server);
     write_file(&file, COMMENTED);
 
@@ -470,7 +446,7 @@ async fn approvals_gate_adds_and_removes_and_a_deny_changes_nothing() {
             .json(&json!({"name": "web", "config": {"type": "remote", "url": "https://web.test"}}))
             .send(),
     );
-    let pending = wait_for_pending(&server).await;
+    let pending = server.wait_for_pending().await;
     assert_eq!(pending.action, "mcp.add");
     assert_eq!(pending.summary, "Add MCP web");
     assert_eq!(pending.paths, [file.to_str().unwrap()]);
@@ -483,19 +459,19 @@ async fn approvals_gate_adds_and_removes_and_a_deny_changes_nothing() {
         body,
         json!({"code": "write_denied", "message": "Write request denied", "details": {"requestId": pending.id, "reason": "denied"}})
     );
-    assert_eq!(read(&file), COMMENTED);
+    assert_eq!(read_text(&file), COMMENTED);
 
     let request = tokio::spawn(
         server
             .client(Method::DELETE, &format!("{}/docs", mcp_path(&server)))
             .send(),
     );
-    let pending = wait_for_pending(&server).await;
+    let pending = server.wait_for_pending().await;
     assert_eq!(pending.action, "mcp.remove");
     assert_eq!(pending.summary, "Remove MCP docs");
     assert!(server.approvals.respond(&pending.id, false));
     assert_eq!(request.await.unwrap().unwrap().status(), 403);
-    assert_eq!(read(&file), COMMENTED);
+    assert_eq!(read_text(&file), COMMENTED);
     assert!(audit(&server).await.is_empty());
     assert!(mcp_events(&server).await.is_empty());
 
@@ -504,14 +480,14 @@ async fn approvals_gate_adds_and_removes_and_a_deny_changes_nothing() {
             .client(Method::DELETE, &format!("{}/docs", mcp_path(&server)))
             .send(),
     );
-    let pending = wait_for_pending(&server).await;
+    let pending = server.wait_for_pending().await;
     assert!(server.approvals.respond(&pending.id, true));
     let response = request.await.unwrap().unwrap();
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, json!({"items": []}));
 
-    let server = TestServer::start_with(manual(200)).await;
+    let server = TestServer::start_with(manual_approval(200)).await;
     let file = config_path(&server);
     write_file(&file, COMMENTED);
     let (status, body) = remove(&server, "docs").await;
@@ -519,7 +495,7 @@ async fn approvals_gate_adds_and_removes_and_a_deny_changes_nothing() {
         (status, body["details"]["reason"].clone()),
         (403, json!("timeout"))
     );
-    assert_eq!(read(&file), COMMENTED);
+    assert_eq!(read_text(&file), COMMENTED);
 }
 
 #[tokio::test]
@@ -539,7 +515,7 @@ async fn read_only_servers_and_viewers_cannot_change_servers() {
     assert_eq!(add(&server, remote.clone()).await, (403, read_only.clone()));
     assert_eq!(remove(&server, "docs").await, (403, read_only));
     assert_eq!(list(&server).await["items"][0]["name"], "docs");
-    assert_eq!(read(&file), COMMENTED);
+    assert_eq!(read_text(&file), COMMENTED);
 
     let server = TestServer::start().await;
     let viewer = server.issue_token("viewer").await;

@@ -3,29 +3,15 @@
 //! as `%2F`, JSONC-preserving edits, approvals, audit lines, reload events, read-only and
 //! scope checks.
 
-use openwork_server_core::{ApprovalMode, CliOverrides};
+use openwork_server_core::CliOverrides;
 use openwork_server_tests::reqwest::Method;
-use openwork_server_tests::{Options, TestServer, Value, error_body, json, keys, send};
+use openwork_server_tests::{
+    Options, TestServer, Value, error_body, json, keys, manual_approval, read_text, send,
+};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// A hand-written project config: comments, a trailing comma, `plugin` as a string.
 const COMMENTED: &str = "{\n  // Plugins are pinned on purpose.\n  \"$schema\": \"https://opencode.ai/config.json\",\n  \"plugin\": \"opencode-wakatime@1.2.3\", // keep pinned\n  /* the model */\n  \"model\": \"anthropic/claude\",\n}\n";
-
-fn manual(timeout_ms: u64) -> Options {
-    Options {
-        cli: CliOverrides {
-            approval_mode: Some(ApprovalMode::Manual),
-            approval_timeout_ms: Some(timeout_ms),
-            ..CliOverrides::default()
-        },
-        ..Options::default()
-    }
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap()
-}
 
 fn config_path(server: &TestServer) -> PathBuf {
     server.workspace_path().join("opencode.jsonc")
@@ -69,16 +55,6 @@ async fn api_plugin_events(server: &TestServer) -> Vec<Value> {
         .filter(|e| e["reason"] == "plugins" && e["trigger"].get("path").is_none())
         .cloned()
         .collect()
-}
-
-async fn wait_for_pending(server: &TestServer) -> openwork_server_core::ApprovalRequest {
-    for _ in 0..500 {
-        if let Some(request) = server.approvals.pending().pop() {
-            return request;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no approval request appeared");
 }
 
 fn write_file(path: &Path, text: &str) {
@@ -184,7 +160,7 @@ async fn adding_rewrites_only_the_plugin_value_of_a_commented_config() {
     let (status, body) = add(&server, json!(" opencode-foo@2.0.0 ")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
-        read(&file),
+        read_text(&file),
         "{\n  // Plugins are pinned on purpose.\n  \"$schema\": \"https://opencode.ai/config.json\",\n  \"plugin\": [\"opencode-wakatime@1.2.3\", \" opencode-foo@2.0.0 \"], // keep pinned\n  /* the model */\n  \"model\": \"anthropic/claude\",\n}\n"
     );
     // The response is the listing without global items; the spec is stored as sent.
@@ -221,7 +197,7 @@ async fn a_new_config_is_created_as_jsonc_and_an_existing_json_file_is_edited() 
     let (status, _) = add(&server, json!("opencode-foo")).await;
     assert_eq!(status, 200);
     assert_eq!(
-        read(&config_path(&server)),
+        read_text(&config_path(&server)),
         "{\n  \"plugin\": [\n    \"opencode-foo\"\n  ]\n}\n"
     );
 
@@ -234,7 +210,7 @@ async fn a_new_config_is_created_as_jsonc_and_an_existing_json_file_is_edited() 
         !config_path(&server).exists(),
         "the existing opencode.json is edited"
     );
-    let text = read(&json_file);
+    let text = read_text(&json_file);
     assert!(
         text.starts_with("{\n  \"model\": \"x\",\n  \"plugin\": ["),
         "{text}"
@@ -259,7 +235,7 @@ async fn the_same_plugin_under_another_version_is_not_added_twice() {
     ] {
         let (status, body) = add(&server, json!(spec)).await;
         assert_eq!(status, 200, "{spec}: {body}");
-        assert_eq!(read(&file), original, "{spec} left the file alone");
+        assert_eq!(read_text(&file), original, "{spec} left the file alone");
         // The audit line is written even when nothing changed.
         assert_eq!(audit(&server).await[0]["summary"], summary);
     }
@@ -303,7 +279,7 @@ async fn removing_a_scoped_plugin_sent_with_an_encoded_slash() {
     let (status, body) = remove(&server, "%40acme%2Ftools").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
-        read(&file),
+        read_text(&file),
         "{\n  // team plugins\n  \"plugin\": [\"keep-me\"],\n  \"model\": \"m\", // trailing\n}\n"
     );
     assert_eq!(
@@ -327,7 +303,11 @@ async fn removing_a_scoped_plugin_sent_with_an_encoded_slash() {
     let (status, body) = remove(&server, "keep-me@9.9.9").await;
     assert_eq!(status, 200);
     assert_eq!(body["items"], json!([]));
-    assert!(read(&file).contains("\"plugin\": [],"), "{}", read(&file));
+    assert!(
+        read_text(&file).contains("\"plugin\": [],"),
+        "{}",
+        read_text(&file)
+    );
 }
 
 #[tokio::test]
@@ -338,7 +318,7 @@ async fn removing_an_unknown_plugin_is_not_an_error_and_writes_nothing() {
     let (status, body) = remove(&server, "not-there").await;
     assert_eq!(status, 200);
     assert_eq!(body["items"][0]["spec"], "opencode-wakatime@1.2.3");
-    assert_eq!(read(&file), COMMENTED);
+    assert_eq!(read_text(&file), COMMENTED);
     let entries = audit(&server).await;
     assert_eq!(entries.len(), 1, "the audit line is written anyway");
     assert_eq!(entries[0]["summary"], "Removed not-there");
@@ -353,7 +333,7 @@ async fn removing_an_unknown_plugin_is_not_an_error_and_writes_nothing() {
 
 #[tokio::test]
 async fn invalid_input_is_refused_before_anyone_is_asked() {
-    let server = TestServer::start_with(manual(30_000)).await;
+    let server = TestServer::start_with(manual_approval(30_000)).await;
     let file = config_path(&server);
     write_file(&file, COMMENTED);
     let path = plugins_path(&server);
@@ -393,13 +373,13 @@ async fn invalid_input_is_refused_before_anyone_is_asked() {
     );
 
     assert!(server.approvals.pending().is_empty(), "nobody was asked");
-    assert_eq!(read(&file), broken);
+    assert_eq!(read_text(&file), broken);
     assert!(audit(&server).await.is_empty());
 }
 
 #[tokio::test]
 async fn a_denied_or_timed_out_write_leaves_the_file_byte_identical() {
-    let server = TestServer::start_with(manual(30_000)).await;
+    let server = TestServer::start_with(manual_approval(30_000)).await;
     let file = config_path(&server);
     write_file(&file, COMMENTED);
 
@@ -409,7 +389,7 @@ async fn a_denied_or_timed_out_write_leaves_the_file_byte_identical() {
             .json(&json!({"spec": "opencode-foo"}))
             .send(),
     );
-    let pending = wait_for_pending(&server).await;
+    let pending = server.wait_for_pending().await;
     assert_eq!(pending.action, "plugins.add");
     assert_eq!(pending.summary, "Add plugin opencode-foo");
     assert_eq!(pending.paths, [file.to_str().unwrap()]);
@@ -421,7 +401,7 @@ async fn a_denied_or_timed_out_write_leaves_the_file_byte_identical() {
         body,
         json!({"code": "write_denied", "message": "Write request denied", "details": {"requestId": pending.id, "reason": "denied"}})
     );
-    assert_eq!(read(&file), COMMENTED);
+    assert_eq!(read_text(&file), COMMENTED);
 
     let request = tokio::spawn(
         server
@@ -431,12 +411,12 @@ async fn a_denied_or_timed_out_write_leaves_the_file_byte_identical() {
             )
             .send(),
     );
-    let pending = wait_for_pending(&server).await;
+    let pending = server.wait_for_pending().await;
     assert_eq!(pending.action, "plugins.remove");
     assert_eq!(pending.summary, "Remove plugin opencode-wakatime");
     assert!(server.approvals.respond(&pending.id, false));
     assert_eq!(request.await.unwrap().unwrap().status(), 403);
-    assert_eq!(read(&file), COMMENTED);
+    assert_eq!(read_text(&file), COMMENTED);
     assert!(audit(&server).await.is_empty());
     assert!(api_plugin_events(&server).await.is_empty());
 
@@ -447,18 +427,18 @@ async fn a_denied_or_timed_out_write_leaves_the_file_byte_identical() {
             .json(&json!({"spec": "opencode-foo"}))
             .send(),
     );
-    let pending = wait_for_pending(&server).await;
+    let pending = server.wait_for_pending().await;
     assert!(server.approvals.respond(&pending.id, true));
     assert_eq!(request.await.unwrap().unwrap().status(), 200);
-    assert!(read(&file).contains("\"opencode-foo\""));
+    assert!(read_text(&file).contains("\"opencode-foo\""));
 
-    let server = TestServer::start_with(manual(200)).await;
+    let server = TestServer::start_with(manual_approval(200)).await;
     let file = config_path(&server);
     write_file(&file, COMMENTED);
     let (status, body) = add(&server, json!("opencode-foo")).await;
     assert_eq!(status, 403);
     assert_eq!(body["details"]["reason"], "timeout");
-    assert_eq!(read(&file), COMMENTED);
+    assert_eq!(read_text(&file), COMMENTED);
 }
 
 #[tokio::test]
@@ -481,7 +461,7 @@ async fn read_only_servers_and_viewers_cannot_change_plugins() {
     assert_eq!(remove(&server, "opencode-wakatime").await, (403, read_only));
     let (status, _) = send(server.client(Method::GET, &plugins_path(&server))).await;
     assert_eq!(status, 200);
-    assert_eq!(read(&file), COMMENTED);
+    assert_eq!(read_text(&file), COMMENTED);
 
     let server = TestServer::start().await;
     let viewer = server.issue_token("viewer").await;
@@ -535,7 +515,7 @@ async fn concurrent_adds_from_several_clients_lose_no_plugin() {
     for request in requests {
         assert_eq!(request.await.unwrap().unwrap().status(), 200);
     }
-    let text = read(&file);
+    let text = read_text(&file);
     for n in 0..8 {
         assert!(
             text.contains(&format!("\"plugin-{n}@1.0.0\"")),

@@ -2,11 +2,10 @@
 //! global folders, reading one skill, the exact bytes of an upserted `SKILL.md`, deletion,
 //! validation before any approval prompt (D4), approvals, audit lines and reload events.
 
-use openwork_server_core::{ApprovalMode, CliOverrides};
+use openwork_server_core::CliOverrides;
 use openwork_server_tests::reqwest::Method;
-use openwork_server_tests::{Options, TestServer, Value, json, send};
+use openwork_server_tests::{Options, TestServer, Value, json, manual_approval, read_text, send};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -15,10 +14,6 @@ use std::time::Duration;
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap()
 }
 
 fn skill_text(description: &str) -> String {
@@ -41,17 +36,6 @@ async fn start_with(mut options: Options) -> TestServer {
 
 async fn start() -> TestServer {
     start_with(Options::default()).await
-}
-
-fn manual(timeout_ms: u64) -> Options {
-    Options {
-        cli: CliOverrides {
-            approval_mode: Some(ApprovalMode::Manual),
-            approval_timeout_ms: Some(timeout_ms),
-            ..CliOverrides::default()
-        },
-        ..Options::default()
-    }
 }
 
 fn skills_path(server: &TestServer) -> String {
@@ -114,16 +98,6 @@ async fn events(server: &TestServer) -> Vec<Value> {
     ))
     .await;
     body["items"].as_array().unwrap().clone()
-}
-
-async fn wait_for_pending(server: &TestServer) -> openwork_server_core::ApprovalRequest {
-    for _ in 0..500 {
-        if let Some(request) = server.approvals.pending().pop() {
-            return request;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no approval request appeared");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -383,7 +357,7 @@ async fn upsert_without_frontmatter_writes_the_verified_bytes() {
         json!({"name": "my-skill", "path": file.to_str().unwrap(), "description": "Does things", "scope": "project"})
     );
     assert_eq!(
-        read(&file),
+        read_text(&file),
         "---\nname: my-skill\ndescription: Does things\n---\n# Hi\nbody\n"
     );
 
@@ -420,7 +394,7 @@ async fn upsert_with_frontmatter_keeps_its_keys_in_order_and_echoes_the_payload_
     let file = project_skill(&server, "weekly");
     assert_eq!(body["path"], file.to_str().unwrap());
     assert_eq!(
-        read(&file),
+        read_text(&file),
         "---\nlicense: MIT\ndescription: From the file\nwhen: On Fridays\nname: weekly\n---\n# Title\n\nText\n"
     );
 
@@ -432,7 +406,7 @@ async fn upsert_with_frontmatter_keeps_its_keys_in_order_and_echoes_the_payload_
     .await;
     assert_eq!(status, 200);
     assert_eq!(
-        read(&file),
+        read_text(&file),
         "---\nname: weekly\ndescription: Payload\n---\nNew body\n"
     );
     let entries = audit(&server).await;
@@ -442,7 +416,7 @@ async fn upsert_with_frontmatter_keeps_its_keys_in_order_and_echoes_the_payload_
 
 #[tokio::test]
 async fn invalid_upserts_are_refused_before_anyone_is_asked() {
-    let server = start_with(manual(30_000)).await;
+    let server = start_with(manual_approval(30_000)).await;
     let existing = project_skill(&server, "keep");
     write(
         &existing,
@@ -505,7 +479,7 @@ async fn invalid_upserts_are_refused_before_anyone_is_asked() {
     let (_, approvals) = send(server.host(Method::GET, "/approvals")).await;
     assert_eq!(approvals["items"], json!([]), "nobody was asked");
     assert_eq!(
-        read(&existing),
+        read_text(&existing),
         "---\nname: keep\ndescription: Original\n---\nOriginal\n"
     );
     assert!(audit(&server).await.is_empty());
@@ -513,7 +487,7 @@ async fn invalid_upserts_are_refused_before_anyone_is_asked() {
 
 #[tokio::test]
 async fn an_approved_upsert_names_the_skill_file_and_a_denied_one_changes_nothing() {
-    let server = start_with(manual(30_000)).await;
+    let server = start_with(manual_approval(30_000)).await;
     let file = project_skill(&server, "keep");
     let original = "---\nname: keep\ndescription: Original\n---\nOriginal\n";
     write(&file, original);
@@ -524,7 +498,7 @@ async fn an_approved_upsert_names_the_skill_file_and_a_denied_one_changes_nothin
             .json(&json!({"name": "keep", "content": "New", "description": "New"}))
             .send(),
     );
-    let pending = wait_for_pending(&server).await;
+    let pending = server.wait_for_pending().await;
     let (_, listed) = send(server.host(Method::GET, "/approvals")).await;
     let item = &listed["items"][0];
     assert_eq!(item["action"], "skills.upsert");
@@ -545,7 +519,7 @@ async fn an_approved_upsert_names_the_skill_file_and_a_denied_one_changes_nothin
         body,
         json!({"code": "write_denied", "message": "Write request denied", "details": {"requestId": pending.id, "reason": "denied"}})
     );
-    assert_eq!(read(&file), original);
+    assert_eq!(read_text(&file), original);
     assert!(audit(&server).await.is_empty());
 
     let request = tokio::spawn(
@@ -554,15 +528,18 @@ async fn an_approved_upsert_names_the_skill_file_and_a_denied_one_changes_nothin
             .json(&json!({"name": "keep", "content": "New", "description": "New"}))
             .send(),
     );
-    let pending = wait_for_pending(&server).await;
+    let pending = server.wait_for_pending().await;
     assert!(server.approvals.respond(&pending.id, true));
     assert_eq!(request.await.unwrap().unwrap().status(), 200);
-    assert_eq!(read(&file), "---\nname: keep\ndescription: New\n---\nNew\n");
+    assert_eq!(
+        read_text(&file),
+        "---\nname: keep\ndescription: New\n---\nNew\n"
+    );
 }
 
 #[tokio::test]
 async fn a_timed_out_upsert_or_delete_leaves_every_file_alone() {
-    let server = start_with(manual(200)).await;
+    let server = start_with(manual_approval(200)).await;
     let file = project_skill(&server, "keep");
     let original = "---\nname: keep\ndescription: Original\n---\nOriginal\n";
     write(&file, original);
@@ -588,8 +565,8 @@ async fn a_timed_out_upsert_or_delete_leaves_every_file_alone() {
         (status, body["details"]["reason"].clone()),
         (403, json!("timeout"))
     );
-    assert_eq!(read(&file), original);
-    assert_eq!(read(&file.with_file_name("extra.txt")), "extra");
+    assert_eq!(read_text(&file), original);
+    assert_eq!(read_text(&file.with_file_name("extra.txt")), "extra");
     assert!(!project_skill(&server, "fresh").exists());
     assert!(server.approvals.pending().is_empty());
 }
@@ -637,7 +614,7 @@ async fn delete_removes_the_project_skill_folder() {
 
 #[tokio::test]
 async fn delete_targets_only_the_project_opencode_folder_and_checks_names_first() {
-    let server = start_with(manual(30_000)).await;
+    let server = start_with(manual_approval(30_000)).await;
     let claude = server
         .workspace_path()
         .join(".claude/skills/other/SKILL.md");

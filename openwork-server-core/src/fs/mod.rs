@@ -3,6 +3,7 @@
 
 pub(crate) mod atomic;
 pub(crate) mod cache;
+pub(crate) mod confine;
 pub(crate) mod frontmatter;
 pub(crate) mod jsonc;
 pub(crate) mod locks;

@@ -15,8 +15,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use std::path::Path;
 
-use super::skills::{ensure_inside, js_string, js_trim};
+use super::skills::{js_string, js_trim};
 use crate::error::ApiError;
+use crate::fs::confine::ensure_inside;
 
 /// The OpenCode config keys an export carries and an import may set, in output order.
 /// Everything else (`model`, `provider`, `$schema`, `default_agent`…) is machine-specific.

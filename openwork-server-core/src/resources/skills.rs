@@ -6,7 +6,7 @@
 use serde::Serialize;
 use serde_json::Value;
 use serde_yaml_ng::{Mapping, Value as Yaml};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 mod discovery;
 
@@ -233,42 +233,6 @@ pub(crate) fn parse_skill(text: &str, dir_name: &str) -> Option<SkillMeta> {
         trigger: trigger.map(str::to_owned),
         content: text.to_owned(),
     })
-}
-
-// ---------------------------------------------------------------------------------------
-// Containment (D1)
-// ---------------------------------------------------------------------------------------
-
-/// SECURITY (D1): `target` — or, when it does not exist yet, its nearest existing
-/// ancestor — must resolve inside the workspace root after following symlinks, so a link
-/// planted in `.opencode` cannot redirect a skill or command write elsewhere. A dangling
-/// link on the way counts as an escape: `400 invalid_path` "Path escapes the workspace".
-/// Blocking (a few `stat`s).
-pub(crate) fn ensure_inside(root: &Path, target: &Path) -> Result<(), ApiError> {
-    let escapes = || {
-        ApiError::new(
-            http::StatusCode::BAD_REQUEST,
-            "invalid_path",
-            "Path escapes the workspace",
-        )
-    };
-    // Without a root on disk there is nothing inside it that could be a link.
-    let Ok(real_root) = root.canonicalize() else {
-        return Ok(());
-    };
-    let mut probe = Some(target);
-    while let Some(path) = probe {
-        if std::fs::symlink_metadata(path).is_ok() {
-            let real = path.canonicalize().map_err(|_| escapes())?;
-            return if real.starts_with(&real_root) {
-                Ok(())
-            } else {
-                Err(escapes())
-            };
-        }
-        probe = path.parent();
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 //! Files that already exist are left alone; the project OpenCode config is rewritten (as
 //! plain JSON, as the reference does) only when a default is missing from it.
 
+use crate::fs::confine::ensure_inside;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 use serde_yaml_ng::Mapping;
@@ -326,7 +327,7 @@ pub(crate) async fn ensure_workspace_files(
     let preset = preset.to_owned();
     let result = tokio::task::spawn_blocking(move || {
         for target in &targets {
-            ensure_confined(&canonical_root, target)?;
+            ensure_inside(&canonical_root, target)?;
         }
         let config = read_project_config(&config_path)?;
         let config = with_opencode_defaults(config, &preset);
@@ -363,32 +364,6 @@ fn read_project_config(path: &Path) -> Result<Map<String, Value>, ApiError> {
         Ok(_) => Ok(fresh()),
         Err(error) => Err(JsoncError::into_api_error(error)),
     }
-}
-
-/// SECURITY (D1): a starter file must land inside the workspace even when a folder on the
-/// way (or the file itself) is a symlink; the nearest existing ancestor decides.
-fn ensure_confined(canonical_root: &Path, target: &Path) -> Result<(), ApiError> {
-    let mut probe = Some(target);
-    while let Some(path) = probe {
-        if std::fs::symlink_metadata(path).is_ok() {
-            let real = path.canonicalize().map_err(|_| escapes())?;
-            return if real.starts_with(canonical_root) {
-                Ok(())
-            } else {
-                Err(escapes())
-            };
-        }
-        probe = path.parent();
-    }
-    Err(escapes())
-}
-
-fn escapes() -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_path",
-        "Path escapes the workspace",
-    )
 }
 
 fn write_if_missing(path: &Path, bytes: &[u8]) -> Result<(), ApiError> {
@@ -526,8 +501,8 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), root.path().join(".opencode")).unwrap();
         let canonical = root.path().canonicalize().unwrap();
         let target = root.path().join(".opencode/agents/openwork.md");
-        let error = ensure_confined(&canonical, &target).unwrap_err();
+        let error = ensure_inside(&canonical, &target).unwrap_err();
         assert_eq!(error.code, "invalid_path");
-        assert!(ensure_confined(&canonical, &root.path().join("opencode.jsonc")).is_ok());
+        assert!(ensure_inside(&canonical, &root.path().join("opencode.jsonc")).is_ok());
     }
 }

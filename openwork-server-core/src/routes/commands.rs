@@ -17,12 +17,12 @@ use super::skills::query_param;
 use crate::auth::extract::{ClientAuth, HostAuth};
 use crate::error::ApiError;
 use crate::events::{ReloadReason, ReloadTrigger};
+use crate::fs::confine::ensure_inside;
 use crate::pipeline::extract::{JsonObject, PathParams};
 use crate::resources::commands::{
     CommandInput, CommandItem, command_file, command_path, commands_dir, global_commands_dir,
     repaired, sanitize_name, scan, validate_name,
 };
-use crate::resources::skills::ensure_inside;
 use crate::state::AppState;
 use crate::workspace::Workspace;
 

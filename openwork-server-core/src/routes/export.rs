@@ -11,10 +11,11 @@ use serde_json::{Map, Value, json};
 
 use super::guard::ReadAccess;
 use crate::error::ApiError;
+use crate::fs::confine::ensure_inside;
 use crate::resources::commands::{self, commands_dir};
 use crate::resources::portable::sensitive::{SensitiveMode, collect_warnings, strip_sensitive};
 use crate::resources::portable::{list_files, portable_opencode, without_materialized_sessions};
-use crate::resources::skills::{SkillFiles, discover_with, ensure_inside};
+use crate::resources::skills::{SkillFiles, discover_with};
 use crate::state::{AppState, now_ms};
 
 /// This resource's routes.

@@ -5,6 +5,7 @@
 //! Writes validate everything first and ask for approval only then (D4), with the
 //! reference's codes and messages.
 
+use crate::fs::confine::ensure_inside;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +19,7 @@ use crate::error::ApiError;
 use crate::events::{ReloadReason, ReloadTrigger};
 use crate::pipeline::extract::{JsonObject, PathParams};
 use crate::resources::skills::{
-    self, CachedSkill, SkillFiles, ensure_inside, js_string, js_trim, js_truthy_string, list_json,
+    self, CachedSkill, SkillFiles, js_string, js_trim, js_truthy_string, list_json,
     project_skills_dir, skill_file, validate_skill_name,
 };
 use crate::state::AppState;

@@ -6,6 +6,7 @@
 //! the reference answers: portable files, the existing config files (when merging into
 //! them), skills, then commands.
 
+use crate::fs::confine::ensure_inside;
 use http::StatusCode;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ use crate::fs::frontmatter::{self, get_str};
 use crate::fs::jsonc::JsoncDocument;
 use crate::resources::commands::{CommandInput, command_file, command_path, commands_dir};
 use crate::resources::skills::{
-    ensure_inside, js_string, js_truthy_string, project_skills_dir, skill_file, validate_skill_name,
+    js_string, js_truthy_string, project_skills_dir, skill_file, validate_skill_name,
 };
 use crate::workspace::Workspace;
 
