@@ -121,7 +121,8 @@ impl AuditLog {
             .unwrap_or_default()
     }
 
-    /// The timestamp of the newest entry, if any (cached after the first read).
+    /// The timestamp of the newest entry, if any. Read from disk once per audit file, then
+    /// kept current by [`AuditLog::record`]: the log is ours, nobody else appends to it.
     pub(crate) async fn newest_timestamp(&self, workspace: &Workspace) -> Option<u64> {
         let primary = self.path_for(&workspace.id);
         if let Some(cached) = self.lock_newest().get(&primary) {
@@ -136,10 +137,7 @@ impl AuditLog {
         })
         .await
         .unwrap_or(None);
-        // Only the primary file is cached: it is the one appends keep current.
-        if primary.exists() {
-            self.lock_newest().insert(primary, newest);
-        }
+        self.lock_newest().entry(primary).or_insert(newest);
         newest
     }
 

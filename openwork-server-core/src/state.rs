@@ -58,12 +58,43 @@ pub(crate) struct Services {
     pub(crate) events: ReloadEvents,
     /// One lock per file for read-modify-write cycles.
     pub(crate) file_locks: FileLocks,
-    /// Parsed JSONC files (`opencode.jsonc`, global configs), revalidated by `stat`.
-    pub(crate) jsonc_files: StatCache<Result<serde_json::Value, JsoncError>>,
-    /// Parsed strict JSON files (`.opencode/openwork.json`); `None` when invalid.
-    pub(crate) json_files: StatCache<Option<serde_json::Value>>,
+    /// Parsed JSONC config files (`opencode.jsonc`, global configs) as objects,
+    /// revalidated by `stat`.
+    pub(crate) jsonc_files: StatCache<Result<ConfigDoc, JsoncError>>,
+    /// Parsed strict JSON files (`.opencode/openwork.json`) as objects; `None` when invalid.
+    pub(crate) json_files: StatCache<Option<ConfigDoc>>,
     /// Bumped whenever the workspace list changes, so the file watcher can follow.
     pub(crate) workspaces_changed: tokio::sync::watch::Sender<u64>,
+}
+
+/// A config document read from disk: its top-level object, and that object already
+/// serialised, so read routes answer without re-serialising it on every request.
+#[derive(Clone, Debug)]
+pub(crate) struct ConfigDoc {
+    /// The object (`{}` when the file holds something else).
+    pub(crate) value: Arc<serde_json::Value>,
+    /// `value` as compact JSON.
+    pub(crate) json: Arc<str>,
+}
+
+impl ConfigDoc {
+    /// The document for a parsed value; non-objects read as `{}`.
+    fn new(value: serde_json::Value) -> Self {
+        let value = match value {
+            serde_json::Value::Object(map) => serde_json::Value::Object(map),
+            _ => serde_json::Value::Object(serde_json::Map::new()),
+        };
+        let json = serde_json::to_string(&value).unwrap_or_else(|_| "{}".to_owned());
+        Self {
+            value: Arc::new(value),
+            json: json.into(),
+        }
+    }
+
+    /// The empty object, for a file that does not exist.
+    pub(crate) fn empty() -> Self {
+        Self::new(serde_json::Value::Object(serde_json::Map::new()))
+    }
 }
 
 /// The workspaces and the folders they must lie in.
@@ -150,16 +181,41 @@ impl AppState {
         if json.exists() { json } else { jsonc }
     }
 
-    /// A JSONC file parsed (cached until it changes); `Ok(None)` when it does not exist.
-    pub(crate) fn read_jsonc(
+    /// A JSONC config file as a shared document: missing or non-object is `{}`, a parse
+    /// error is `422 invalid_jsonc`. Parsed once per change of the file. `Ok(None)` when
+    /// the file does not exist.
+    fn jsonc_doc(&self, path: &std::path::Path) -> Result<Option<ConfigDoc>, ApiError> {
+        let parsed = self
+            .jsonc_files
+            .get_or_load(path, |bytes| {
+                crate::fs::jsonc::parse(&String::from_utf8_lossy(bytes)).map(ConfigDoc::new)
+            })
+            .map_err(ApiError::internal)?;
+        match parsed.as_deref() {
+            None => Ok(None),
+            Some(Ok(doc)) => Ok(Some(doc.clone())),
+            Some(Err(error)) => Err(error.clone().into_api_error()),
+        }
+    }
+
+    /// [`AppState::jsonc_doc`] with a missing file read as `{}`.
+    pub(crate) fn jsonc_object_shared(
         &self,
         path: &std::path::Path,
-    ) -> Result<Option<Arc<Result<serde_json::Value, JsoncError>>>, ApiError> {
-        self.jsonc_files
-            .get_or_load(path, |bytes| {
-                crate::fs::jsonc::parse(&String::from_utf8_lossy(bytes))
-            })
-            .map_err(ApiError::internal)
+    ) -> Result<ConfigDoc, ApiError> {
+        Ok(self.jsonc_doc(path)?.unwrap_or_else(ConfigDoc::empty))
+    }
+
+    /// The project OpenCode config of a workspace as a document: `opencode.jsonc`, else
+    /// `opencode.json`, else `{}` — one `stat` per candidate, through the cache.
+    pub(crate) fn project_config_doc(&self, workspace: &Workspace) -> Result<ConfigDoc, ApiError> {
+        let root = workspace.root();
+        if let Some(doc) = self.jsonc_doc(&root.join("opencode.jsonc"))? {
+            return Ok(doc);
+        }
+        Ok(self
+            .jsonc_doc(&root.join("opencode.json"))?
+            .unwrap_or_else(ConfigDoc::empty))
     }
 
     /// A JSONC config file as an object: missing or non-object is `{}`, a parse error is
@@ -168,36 +224,46 @@ impl AppState {
         &self,
         path: &std::path::Path,
     ) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
-        match self.read_jsonc(path)?.as_deref() {
-            None => Ok(serde_json::Map::new()),
-            Some(Ok(serde_json::Value::Object(map))) => Ok(map.clone()),
-            Some(Ok(_)) => Ok(serde_json::Map::new()),
-            Some(Err(error)) => Err(error.clone().into_api_error()),
-        }
+        Ok(match &*self.jsonc_object_shared(path)?.value {
+            serde_json::Value::Object(map) => map.clone(),
+            _ => serde_json::Map::new(),
+        })
     }
 
-    /// `.opencode/openwork.json` as an object: missing is `{}`, invalid is
+    /// `.opencode/openwork.json` as a shared document: missing is `{}`, invalid is
     /// `422 invalid_json` ("Failed to parse openwork.json").
-    pub(crate) fn read_openwork_config(
+    pub(crate) fn openwork_config_shared(
         &self,
         workspace: &Workspace,
-    ) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    ) -> Result<ConfigDoc, ApiError> {
         let parsed = self
             .json_files
             .get_or_load(&workspace.openwork_config_path(), |bytes| {
-                serde_json::from_slice::<serde_json::Value>(bytes).ok()
+                serde_json::from_slice::<serde_json::Value>(bytes)
+                    .ok()
+                    .map(ConfigDoc::new)
             })
             .map_err(ApiError::internal)?;
         match parsed.as_deref() {
-            None => Ok(serde_json::Map::new()),
-            Some(Some(serde_json::Value::Object(map))) => Ok(map.clone()),
-            Some(Some(_)) => Ok(serde_json::Map::new()),
+            None => Ok(ConfigDoc::empty()),
+            Some(Some(doc)) => Ok(doc.clone()),
             Some(None) => Err(ApiError::new(
                 http::StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_json",
                 "Failed to parse openwork.json",
             )),
         }
+    }
+
+    /// `.opencode/openwork.json` as an object (see [`AppState::openwork_config_shared`]).
+    pub(crate) fn read_openwork_config(
+        &self,
+        workspace: &Workspace,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+        Ok(match &*self.openwork_config_shared(workspace)?.value {
+            serde_json::Value::Object(map) => map.clone(),
+            _ => serde_json::Map::new(),
+        })
     }
 
     /// Replaces the workspace list and tells the watcher.
