@@ -26,6 +26,7 @@ mod auth;
 pub mod config;
 mod error;
 mod events;
+mod files;
 mod fs;
 pub mod logging;
 mod opencode;

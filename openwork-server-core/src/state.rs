@@ -56,6 +56,8 @@ pub(crate) struct Services {
     pub(crate) audit: Arc<AuditLog>,
     /// Reload events for polling and streaming.
     pub(crate) events: ReloadEvents,
+    /// File events per workspace (catalog events of file sessions).
+    pub(crate) file_events: crate::files::events::FileEvents,
     /// One lock per file for read-modify-write cycles.
     pub(crate) file_locks: FileLocks,
     /// Parsed JSONC config files (`opencode.jsonc`, global configs) as objects,
@@ -130,6 +132,7 @@ impl AppState {
         Self(Arc::new(Services {
             audit: Arc::new(AuditLog::new(env.clone())),
             events: ReloadEvents::default(),
+            file_events: crate::files::events::FileEvents::default(),
             file_locks: FileLocks::default(),
             jsonc_files: StatCache::default(),
             json_files: StatCache::default(),

@@ -3,6 +3,7 @@
 //! contract's summary table (§4.A).
 
 mod approvals;
+mod artifacts;
 mod audit;
 mod capabilities;
 mod commands;
@@ -10,9 +11,12 @@ mod config;
 mod engine;
 mod events;
 mod export;
+mod file_sessions;
+mod files_content;
 pub(crate) mod guard;
 mod health;
 mod import;
+mod inbox;
 mod mcp;
 mod plugins;
 mod skills;
@@ -70,6 +74,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(export::router())
         .merge(import::router())
         .merge(workspace_admin::router())
+        .merge(inbox::router())
+        .merge(artifacts::router())
+        .merge(file_sessions::router())
+        .merge(files_content::router())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(state)
