@@ -26,6 +26,8 @@ Options:
   --max-requests <n>       hard cap on requests per scenario (default 50000000)
   --rounds <n>             alternating ours/bare /health rounds; the median ratio is
                            reported (default 3)
+  --catalog-files <n>      files in the workspace of the catalog snapshot scenario
+                           (default 20000; e.g. 200000 for the large case)
   --help, -h               print this text
 ";
 
@@ -64,6 +66,8 @@ pub struct Options {
     /// bare one; the ratio reported is the median of the rounds, which this shared
     /// two-core machine's noise makes necessary.
     pub rounds: usize,
+    /// Files planted in the workspace whose catalog snapshot is measured.
+    pub catalog_files: usize,
 }
 
 impl Options {
@@ -77,6 +81,7 @@ impl Options {
             client_threads: 1,
             max_requests: 50_000_000,
             rounds: 3,
+            catalog_files: 20_000,
         }
     }
 }
@@ -114,6 +119,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             "--starts" => options.starts = number(flag, value()?, 1, 1000)?,
             "--client-threads" => options.client_threads = number(flag, value()?, 1, 64)?,
             "--rounds" => options.rounds = number(flag, value()?, 1, 100)?,
+            "--catalog-files" => {
+                options.catalog_files = number(flag, value()?, 1, 1_000_000)?;
+            }
             "--max-requests" => {
                 options.max_requests = number(flag, value()?, 1, u64::MAX)?;
             }
@@ -173,6 +181,8 @@ mod tests {
             "0.5",
             "--server-bin",
             "/x/server",
+            "--catalog-files",
+            "200000",
         ]));
         let Ok(Command::Bench(options)) = parsed else {
             panic!("expected a bench run");
@@ -180,6 +190,7 @@ mod tests {
         assert_eq!(options.connections, 8);
         assert_eq!(options.duration, Duration::from_millis(500));
         assert_eq!(options.server_bin, PathBuf::from("/x/server"));
+        assert_eq!(options.catalog_files, 200_000);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The load generator: many keep-alive HTTP/1 connections (hyper client), each sending
-//! one request at a time as fast as answers come back, every latency recorded in an
-//! HDR histogram. Also the single-request probe used to time server startup.
+//! one request (a GET, or a POST of a JSON body serialised once) at a time as fast as
+//! answers come back, every latency recorded in an HDR histogram. Also the
+//! single-request probe used to time server startup, and [`send_once`] for set-up calls.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,17 +10,16 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hdrhistogram::Histogram;
-use http::{HeaderValue, Method, Request, StatusCode, header};
-use http_body_util::{BodyExt, Empty};
+use http::{HeaderValue, Method, Request, StatusCode, Uri, header};
+use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::Error;
 
-/// A request answered later than this counts as an error; it also bounds how long
-/// a stuck server can hold a scenario past its end.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default for [`LoadConfig::request_timeout`].
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// A connection that failed this often gives up for the rest of the scenario.
 const MAX_RECONNECTS: u32 = 100;
 /// Pause before reconnecting, so a refusing server is not hammered in a hot loop.
@@ -39,6 +39,11 @@ pub struct Scenario {
     pub path: &'static str,
     /// `Authorization: Bearer` value, for client routes.
     pub bearer: Option<String>,
+    /// `GET` or `POST`.
+    pub method: Method,
+    /// JSON body sent with every request, serialised once before the run; cloning
+    /// `Bytes` only bumps a reference count, so the body costs the loop nothing.
+    pub json_body: Option<Bytes>,
 }
 
 /// How hard and how long a scenario runs.
@@ -52,6 +57,10 @@ pub struct LoadConfig {
     pub duration: Duration,
     /// Cap on requests sent, warm-up included.
     pub max_requests: u64,
+    /// A request answered later than this counts as an error; it also bounds how long
+    /// a stuck server can hold a scenario past its end. Slow scenarios (a walk of a
+    /// huge workspace) raise it.
+    pub request_timeout: Duration,
 }
 
 /// What a scenario measured.
@@ -93,21 +102,52 @@ impl LoadResult {
 /// reference-counted, so the loop allocates little besides hyper's own work.
 #[derive(Clone)]
 struct Template {
-    path: &'static str,
+    method: Method,
+    // Parsed once; cloning a `Uri` shares its bytes.
+    uri: Uri,
     host: HeaderValue,
     authorization: Option<HeaderValue>,
+    content_type: Option<HeaderValue>,
+    body: Bytes,
 }
 
 impl Template {
-    fn request(&self) -> Result<Request<Empty<Bytes>>, Error> {
+    fn new(
+        addr: SocketAddr,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            method,
+            uri: Uri::try_from(path)?,
+            host: HeaderValue::from_str(&addr.to_string())?,
+            authorization: bearer
+                .map(|t| HeaderValue::from_str(&format!("Bearer {t}")))
+                .transpose()?,
+            content_type: None,
+            body: Bytes::new(),
+        })
+    }
+
+    fn with_body(mut self, content_type: HeaderValue, body: Bytes) -> Self {
+        self.content_type = Some(content_type);
+        self.body = body;
+        self
+    }
+
+    fn request(&self) -> Result<Request<Full<Bytes>>, Error> {
         let mut builder = Request::builder()
-            .method(Method::GET)
-            .uri(self.path)
+            .method(self.method.clone())
+            .uri(self.uri.clone())
             .header(header::HOST, self.host.clone());
         if let Some(auth) = &self.authorization {
             builder = builder.header(header::AUTHORIZATION, auth.clone());
         }
-        Ok(builder.body(Empty::new())?)
+        if let Some(content_type) = &self.content_type {
+            builder = builder.header(header::CONTENT_TYPE, content_type.clone());
+        }
+        Ok(builder.body(Full::new(self.body.clone()))?)
     }
 }
 
@@ -127,15 +167,15 @@ struct ConnectionStats {
 
 /// Runs a scenario to its end and merges every connection's figures.
 pub async fn run(scenario: &Scenario, config: LoadConfig) -> Result<LoadResult, Error> {
-    let template = Template {
-        path: scenario.path,
-        host: HeaderValue::from_str(&scenario.addr.to_string())?,
-        authorization: scenario
-            .bearer
-            .as_ref()
-            .map(|t| HeaderValue::from_str(&format!("Bearer {t}")))
-            .transpose()?,
-    };
+    let mut template = Template::new(
+        scenario.addr,
+        scenario.method.clone(),
+        scenario.path,
+        scenario.bearer.as_deref(),
+    )?;
+    if let Some(body) = &scenario.json_body {
+        template = template.with_body(json_content_type(), body.clone());
+    }
     let start = Instant::now();
     let window = Window {
         record_from: start + config.warmup,
@@ -149,7 +189,7 @@ pub async fn run(scenario: &Scenario, config: LoadConfig) -> Result<LoadResult, 
             template.clone(),
             window,
             Arc::clone(&sent),
-            config.max_requests,
+            config,
         )));
     }
     let mut total = ConnectionStats {
@@ -185,21 +225,23 @@ async fn drive_connection(
     template: Template,
     window: Window,
     sent: Arc<AtomicU64>,
-    max_requests: u64,
+    config: LoadConfig,
 ) -> Result<ConnectionStats, Error> {
     let mut stats = ConnectionStats {
         ok: 0,
         errors: 0,
         latency_ns: new_histogram()?,
     };
-    let mut sender: Option<SendRequest<Empty<Bytes>>> = None;
+    let mut sender: Option<SendRequest<Full<Bytes>>> = None;
     let mut failures = 0u32;
     loop {
-        if Instant::now() >= window.end || sent.fetch_add(1, Ordering::Relaxed) >= max_requests {
+        if Instant::now() >= window.end
+            || sent.fetch_add(1, Ordering::Relaxed) >= config.max_requests
+        {
             break;
         }
         if sender.is_none() {
-            match connect(addr).await {
+            match connect(addr, config.request_timeout).await {
                 Ok(fresh) => sender = Some(fresh),
                 Err(_) => {
                     stats.errors += 1;
@@ -217,7 +259,8 @@ async fn drive_connection(
         };
         let request = template.request()?;
         let started = Instant::now();
-        let outcome = tokio::time::timeout(REQUEST_TIMEOUT, exchange(current, request)).await;
+        let outcome =
+            tokio::time::timeout(config.request_timeout, exchange(current, request)).await;
         let latency = started.elapsed();
         match outcome {
             Ok(Ok(status)) if status.is_success() => {
@@ -242,8 +285,8 @@ async fn drive_connection(
     Ok(stats)
 }
 
-async fn connect(addr: SocketAddr) -> Result<SendRequest<Empty<Bytes>>, Error> {
-    let stream = tokio::time::timeout(REQUEST_TIMEOUT, TcpStream::connect(addr)).await??;
+async fn connect(addr: SocketAddr, timeout: Duration) -> Result<SendRequest<Full<Bytes>>, Error> {
+    let stream = tokio::time::timeout(timeout, TcpStream::connect(addr)).await??;
     stream.set_nodelay(true)?;
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     // The connection future does the socket I/O; it ends when the sender is dropped.
@@ -255,8 +298,8 @@ async fn connect(addr: SocketAddr) -> Result<SendRequest<Empty<Bytes>>, Error> {
 
 /// Sends one request and reads the whole body, so the measured latency includes it.
 async fn exchange(
-    sender: &mut SendRequest<Empty<Bytes>>,
-    request: Request<Empty<Bytes>>,
+    sender: &mut SendRequest<Full<Bytes>>,
+    request: Request<Full<Bytes>>,
 ) -> Result<StatusCode, Error> {
     sender.ready().await?;
     let response = sender.send_request(request).await?;
@@ -265,17 +308,59 @@ async fn exchange(
     Ok(status)
 }
 
+fn json_content_type() -> HeaderValue {
+    HeaderValue::from_static("application/json")
+}
+
+/// One request for set-up and probes, on a fresh connection, bounded by `timeout`.
+pub struct OneShot<'a> {
+    /// Server to ask.
+    pub addr: SocketAddr,
+    /// `GET` or `POST`.
+    pub method: Method,
+    /// Request path and query.
+    pub path: &'a str,
+    /// `Authorization: Bearer` value.
+    pub bearer: Option<&'a str>,
+    /// `Content-Type` and body, if any.
+    pub body: Option<(HeaderValue, Bytes)>,
+    /// Bound on connect + send + reading the whole answer.
+    pub timeout: Duration,
+}
+
+/// Sends a [`OneShot`] and returns the status and the whole answer body.
+pub async fn send_once(shot: OneShot<'_>) -> Result<(StatusCode, Bytes), Error> {
+    let path = shot.path;
+    let mut template = Template::new(shot.addr, shot.method, path, shot.bearer)?;
+    if let Some((content_type, body)) = shot.body {
+        template = template.with_body(content_type, body);
+    }
+    let request = template.request()?;
+    let answer = async {
+        let mut sender = connect(shot.addr, shot.timeout).await?;
+        sender.ready().await?;
+        let response = sender.send_request(request).await?;
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok::<_, Error>((status, body))
+    };
+    tokio::time::timeout(shot.timeout, answer)
+        .await
+        .map_err(|_| format!("{path} got no answer within {:?}", shot.timeout))?
+}
+
+/// A JSON body for [`OneShot::body`].
+pub fn json_body(body: Bytes) -> Option<(HeaderValue, Bytes)> {
+    Some((json_content_type(), body))
+}
+
 /// Polls `GET /health` on fresh connections until one answers 200, and returns when
 /// that happened. Bounded by `deadline` and by a fixed number of attempts.
 pub async fn first_healthy(addr: SocketAddr, deadline: Instant) -> Result<Instant, Error> {
     const MAX_ATTEMPTS: u32 = 10_000;
-    let template = Template {
-        path: "/health",
-        host: HeaderValue::from_str(&addr.to_string())?,
-        authorization: None,
-    };
+    let template = Template::new(addr, Method::GET, "/health", None)?;
     for _ in 0..MAX_ATTEMPTS {
-        if let Ok(mut sender) = connect(addr).await {
+        if let Ok(mut sender) = connect(addr, REQUEST_TIMEOUT).await {
             let request = template.request()?;
             if let Ok(StatusCode::OK) = exchange(&mut sender, request).await {
                 return Ok(Instant::now());

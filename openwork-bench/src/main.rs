@@ -5,6 +5,7 @@
 //! ```text
 //! cargo build --release -p openwork-server
 //! cargo run --release -p openwork-bench -- [--connections 64] [--duration 5] [--server-bin PATH]
+//!     [--catalog-files 200000]
 //! ```
 //!
 //! One run, with a temporary HOME and workspace for every server it starts:
@@ -18,13 +19,23 @@
 //! 4. the same `/health` load against a bare hyper server in its own process (this
 //!    binary with `--bare-hyper-server`), so the two figures come from the same machine
 //!    state, and the ratio between them;
-//! 5. memory again after the load.
+//! 5. the file-session scenarios (contract §8): `read-batch` and `write-batch` of
+//!    64 × 1 KiB files (approval auto) as POSTs of a JSON body serialised once;
+//! 6. memory again after the load;
+//! 7. a catalog snapshot page (`limit=2000`) of a workspace of `--catalog-files` files
+//!    (default 20,000) on its own server: sequential latency, then under load;
+//! 8. a 50 MB inbox upload on a fresh server, timed, with the server's VmRSS sampled
+//!    every 2 ms (peak minus idle).
+//!
+//! A file scenario whose route does not answer as the contract says is reported as
+//! skipped, with the reason; the others still run.
 //!
 //! Only `127.0.0.1` is contacted; every loop is bounded in time and in count; every
 //! child is stopped with SIGTERM (then killed) at the end.
 
 mod bare;
 mod cli;
+mod files;
 mod load;
 mod process;
 mod report;
@@ -36,7 +47,7 @@ use std::time::{Duration, Instant};
 use cli::{Command, Options};
 use load::{LoadConfig, Scenario};
 use process::{Fixture, ServerProcess, Tokens};
-use report::{Memory, Report, Startup};
+use report::{FilesFigures, Memory, Report, Startup};
 
 /// Anything that stops a run, carrying a message for the operator.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -101,6 +112,7 @@ async fn bench(options: Options) -> Result<Report, Error> {
 
     let fixture = Fixture::new()?;
     fixture.populate(20)?;
+    let read_paths = files::plant_batch_files(fixture.workspace.path())?;
     let server = ServerProcess::start(&process::openwork_launch(
         &options.server_bin,
         &fixture,
@@ -118,6 +130,7 @@ async fn bench(options: Options) -> Result<Report, Error> {
         warmup: options.warmup,
         duration: options.duration,
         max_requests: options.max_requests,
+        request_timeout: load::REQUEST_TIMEOUT,
     };
     let bearer = Some(tokens.client.clone());
     // Ours and the bare server's /health alternate, round after round, so both see the
@@ -141,17 +154,13 @@ async fn bench(options: Options) -> Result<Report, Error> {
             None => health = Some((ours, theirs)),
         }
     }
-    let mut results = Vec::with_capacity(7);
+    let mut results = Vec::with_capacity(10);
     if let Some((ours, theirs)) = health {
         results.push(ours);
         results.push(theirs);
     }
     let workspace = fixture.workspace_id();
-    // Scenario paths live for the whole run; leaking three short strings is simpler than
-    // threading lifetimes through the load generator.
-    let path = |suffix: &str| -> &'static str {
-        Box::leak(format!("/workspace/{workspace}/{suffix}").into_boxed_str())
-    };
+    let path = |suffix: &str| leak(format!("/workspace/{workspace}/{suffix}"));
     let scenarios = [
         scenario("GET /status (bearer)", &server, "/status", bearer.clone()),
         scenario(
@@ -175,31 +184,44 @@ async fn bench(options: Options) -> Result<Report, Error> {
         scenario("GET /workspace/:id/events", &server, path("events"), bearer),
     ];
     for scenario in &scenarios {
-        eprintln!("running {} …", scenario.name);
-        let result = load::run(scenario, config).await?;
-        if result.ok == 0 {
-            eprintln!(
-                "warning: {} had no successful request; server stderr:\n{}",
-                scenario.name,
-                server.stderr_tail()
-            );
-        }
-        results.push(result);
+        results.push(run_scenario(scenario, config, &server).await?);
     }
-    let memory = vec![
+    let mut figures = FilesFigures::default();
+    match batch_scenarios(&server, &workspace, &tokens.client, &read_paths).await {
+        Ok(batches) => {
+            for scenario in &batches {
+                results.push(run_scenario(scenario, config, &server).await?);
+            }
+        }
+        Err(e) => figures.skipped.push(format!("read/write batch: {e}")),
+    }
+    let mut memory = vec![
         Memory {
-            label: "openwork-server",
+            label: "openwork-server".to_owned(),
             idle_kib: server_idle,
             after_load_kib: server.rss_kib(),
         },
         Memory {
-            label: "bare hyper",
+            label: "bare hyper".to_owned(),
             idle_kib: bare_idle,
             after_load_kib: bare.rss_kib(),
         },
     ];
     server.stop().await;
     bare.stop().await;
+
+    match catalog_bench(&options, &tokens, config).await {
+        Ok((result, probe, catalog_memory)) => {
+            results.push(result);
+            figures.catalog = Some(probe);
+            memory.push(catalog_memory);
+        }
+        Err(e) => figures.skipped.push(format!("catalog snapshot: {e}")),
+    }
+    match upload_bench(&options, &tokens).await {
+        Ok(runs) => figures.uploads = runs,
+        Err(e) => figures.skipped.push(format!("inbox upload: {e}")),
+    }
 
     health_ratios.sort_by(f64::total_cmp);
     Ok(Report {
@@ -210,7 +232,136 @@ async fn bench(options: Options) -> Result<Report, Error> {
         memory,
         scenarios: results,
         health_ratios,
+        files: figures,
     })
+}
+
+/// Runs one load scenario, warning when nothing succeeded.
+async fn run_scenario(
+    scenario: &Scenario,
+    config: LoadConfig,
+    server: &ServerProcess,
+) -> Result<load::LoadResult, Error> {
+    eprintln!("running {} …", scenario.name);
+    let result = load::run(scenario, config).await?;
+    if result.ok == 0 {
+        eprintln!(
+            "warning: {} had no successful request; server stderr:\n{}",
+            scenario.name,
+            server.stderr_tail()
+        );
+    }
+    Ok(result)
+}
+
+/// Opens a file session and checks one read and one write batch, then returns the two
+/// load scenarios.
+async fn batch_scenarios(
+    server: &ServerProcess,
+    workspace: &str,
+    bearer: &str,
+    read_paths: &[String],
+) -> Result<[Scenario; 2], Error> {
+    let session = files::open_session(server.addr(), workspace, bearer).await?;
+    let read_path = leak(format!("/files/sessions/{session}/read-batch"));
+    let write_path = leak(format!("/files/sessions/{session}/write-batch"));
+    let read_body = files::read_batch_body(read_paths);
+    let write_body = files::write_batch_body(&files::batch_paths("write"));
+    files::check_batch(server.addr(), read_path, bearer, read_body.clone()).await?;
+    files::check_batch(server.addr(), write_path, bearer, write_body.clone()).await?;
+    let n = files::BATCH_FILES;
+    Ok([
+        post_scenario(
+            &format!("POST read-batch ({n} x 1 KiB)"),
+            server,
+            read_path,
+            bearer,
+            read_body,
+        ),
+        post_scenario(
+            &format!("POST write-batch ({n} x 1 KiB)"),
+            server,
+            write_path,
+            bearer,
+            write_body,
+        ),
+    ])
+}
+
+/// A server on a workspace of `options.catalog_files` files: sequential snapshot
+/// latency, then the snapshot under load, and the server's memory around it.
+async fn catalog_bench(
+    options: &Options,
+    tokens: &Tokens,
+    config: LoadConfig,
+) -> Result<(load::LoadResult, files::CatalogProbe, Memory), Error> {
+    let fixture = Fixture::new()?;
+    eprintln!("planting {} files for the catalog …", options.catalog_files);
+    files::plant_catalog(fixture.workspace.path(), options.catalog_files)?;
+    let launch = process::openwork_launch(&options.server_bin, &fixture, tokens);
+    let server = ServerProcess::start(&launch).await?;
+    load::first_healthy(server.addr(), Instant::now() + HEALTHY_TIMEOUT).await?;
+    let idle_kib = server.rss_kib();
+    let measured = async {
+        let workspace = fixture.workspace_id();
+        let session = files::open_session(server.addr(), &workspace, &tokens.client).await?;
+        let path = leak(format!(
+            "/files/sessions/{session}/catalog/snapshot?limit={}",
+            files::CATALOG_LIMIT
+        ));
+        eprintln!("timing sequential catalog snapshots …");
+        let probe =
+            files::probe_catalog(server.addr(), path, &tokens.client, options.catalog_files)
+                .await?;
+        let scenario = Scenario {
+            name: format!("GET catalog snapshot ({} files)", options.catalog_files),
+            ..scenario("", &server, path, Some(tokens.client.clone()))
+        };
+        // One snapshot walks the whole tree; under full concurrency it can take far
+        // longer than a small request.
+        let config = LoadConfig {
+            request_timeout: files::CATALOG_TIMEOUT,
+            ..config
+        };
+        let result = run_scenario(&scenario, config, &server).await?;
+        Ok::<_, Error>((result, probe))
+    }
+    .await;
+    let memory = Memory {
+        label: format!("openwork-server, {}-file catalog", options.catalog_files),
+        idle_kib,
+        after_load_kib: server.rss_kib(),
+    };
+    server.stop().await;
+    let (result, probe) = measured?;
+    Ok((result, probe, memory))
+}
+
+/// A fresh server, so the idle figure is a real idle; then the uploads.
+async fn upload_bench(options: &Options, tokens: &Tokens) -> Result<Vec<files::UploadRun>, Error> {
+    let fixture = Fixture::new()?;
+    let launch = process::openwork_launch(&options.server_bin, &fixture, tokens);
+    let server = ServerProcess::start(&launch).await?;
+    load::first_healthy(server.addr(), Instant::now() + HEALTHY_TIMEOUT).await?;
+    eprintln!(
+        "uploading {} MB to the inbox …",
+        files::UPLOAD_BYTES / 1_000_000
+    );
+    let runs = files::measure_uploads(
+        &server,
+        &fixture.workspace_id(),
+        fixture.workspace.path(),
+        &tokens.client,
+    )
+    .await;
+    server.stop().await;
+    runs
+}
+
+/// Scenario paths live for the whole run; leaking a few short strings is simpler than
+/// threading lifetimes through the load generator.
+fn leak(path: String) -> &'static str {
+    Box::leak(path.into_boxed_str())
 }
 
 fn scenario(
@@ -224,6 +375,22 @@ fn scenario(
         addr: target.addr(),
         path,
         bearer,
+        method: http::Method::GET,
+        json_body: None,
+    }
+}
+
+fn post_scenario(
+    name: &str,
+    target: &ServerProcess,
+    path: &'static str,
+    bearer: &str,
+    json_body: bytes::Bytes,
+) -> Scenario {
+    Scenario {
+        method: http::Method::POST,
+        json_body: Some(json_body),
+        ..scenario(name, target, path, Some(bearer.to_owned()))
     }
 }
 

@@ -283,11 +283,12 @@ impl ServerProcess {
 
     /// Resident set size in KiB (`VmRSS` of `/proc/<pid>/status`), if readable.
     pub fn rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        rss_kib_of(self.pid)
+    }
+
+    /// The process id, for sampling its memory from another thread.
+    pub fn pid(&self) -> u32 {
+        self.pid
     }
 
     /// Sends SIGTERM, waits up to [`STOP_GRACE`], then kills.
@@ -328,6 +329,15 @@ impl ServerProcess {
             .map(|t| t.clone())
             .unwrap_or_default()
     }
+}
+
+/// Resident set size in KiB of process `pid` (`VmRSS` of `/proc/<pid>/status`).
+pub fn rss_kib_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 async fn keep_tail(stream: impl AsyncRead + Unpin, tail: Arc<Mutex<String>>) {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::Options;
+use crate::files::{CATALOG_LIMIT, CatalogProbe, UPLOAD_BYTES, UploadRun};
 use crate::load::LoadResult;
 
 /// Timings of the fresh starts.
@@ -25,7 +26,7 @@ pub struct Startup {
 /// Resident memory of one server process, in KiB.
 pub struct Memory {
     /// Which server.
-    pub label: &'static str,
+    pub label: String,
     /// After startup, before any load.
     pub idle_kib: Option<u64>,
     /// Right after the last scenario against it.
@@ -48,6 +49,20 @@ pub struct Report {
     pub scenarios: Vec<LoadResult>,
     /// Our `/health` req/s divided by the bare hyper server's, one per round, sorted.
     pub health_ratios: Vec<f64>,
+    /// The file scenarios' figures that are not load runs.
+    pub files: FilesFigures,
+}
+
+/// Catalog latency without load, inbox uploads, and file scenarios that could not run.
+#[derive(Default)]
+pub struct FilesFigures {
+    /// Sequential catalog snapshots.
+    pub catalog: Option<CatalogProbe>,
+    /// 50 MB inbox uploads.
+    pub uploads: Vec<UploadRun>,
+    /// Why a group of file scenarios did not run (e.g. its route answered 404), so a
+    /// missing row is explained rather than silent.
+    pub skipped: Vec<String>,
 }
 
 /// Renders the report as a plain-text table.
@@ -102,13 +117,13 @@ pub fn render(report: &Report) -> String {
 
     let _ = writeln!(
         out,
-        "{:<36}{:>10}{:>12}",
+        "{:<42}{:>10}{:>12}",
         "Memory (VmRSS, MiB)", "idle", "after load"
     );
     for m in &report.memory {
         let _ = writeln!(
             out,
-            "  {:<34}{:>10}{:>12}",
+            "  {:<40}{:>10}{:>12}",
             m.label,
             mib(m.idle_kib),
             mib(m.after_load_kib)
@@ -118,7 +133,7 @@ pub fn render(report: &Report) -> String {
 
     let _ = writeln!(
         out,
-        "{:<36}{:>12}{:>10}{:>10}{:>10}{:>9}",
+        "{:<46}{:>12}{:>10}{:>10}{:>10}{:>9}",
         "Scenario", "req/s", "p50 ms", "p99 ms", "max ms", "errors"
     );
     for r in &report.scenarios {
@@ -133,13 +148,14 @@ pub fn render(report: &Report) -> String {
         };
         let _ = writeln!(
             out,
-            "  {:<34}{:>12.0}{p50:>10}{p99:>10}{max:>10}{:>9}",
+            "  {:<44}{:>12.0}{p50:>10}{p99:>10}{max:>10}{:>9}",
             r.name,
             r.requests_per_sec(),
             r.errors
         );
     }
     out.push('\n');
+    render_files(&mut out, &report.files);
     let ratios = &report.health_ratios;
     if ratios.is_empty() {
         let _ = writeln!(out, "/health throughput vs bare hyper: n/a");
@@ -155,6 +171,79 @@ pub fn render(report: &Report) -> String {
         );
     }
     out
+}
+
+fn render_files(out: &mut String, files: &FilesFigures) {
+    if let Some(c) = &files.catalog {
+        let _ = writeln!(
+            out,
+            "{:<36}{:>10}{:>10}{:>10}",
+            format!("Catalog snapshot, {} files (ms)", c.files),
+            "min",
+            "median",
+            "max"
+        );
+        let _ = writeln!(
+            out,
+            "{:<36}{:>10}{:>10}{:>10}",
+            format!(
+                "  {} sequential, {CATALOG_LIMIT}/{}",
+                c.latencies.len(),
+                c.total
+            ),
+            ms(c.latencies.iter().min().copied()),
+            ms(median(&c.latencies)),
+            ms(c.latencies.iter().max().copied())
+        );
+        let _ = writeln!(
+            out,
+            "  first snapshot of the session: {} ms; one page of {} entries out of {}",
+            ms(Some(c.first)),
+            c.returned,
+            c.total
+        );
+        out.push('\n');
+    }
+    if !files.uploads.is_empty() {
+        let _ = writeln!(
+            out,
+            "{:<28}{:>8}{:>8}{:>11}{:>11}{:>11}",
+            format!("Inbox upload, {} MB", UPLOAD_BYTES / 1_000_000),
+            "s",
+            "MB/s",
+            "idle MiB",
+            "peak MiB",
+            "delta MiB"
+        );
+        for (n, run) in files.uploads.iter().enumerate() {
+            let secs = run.elapsed.as_secs_f64();
+            let delta = match (run.idle_kib, run.peak_kib) {
+                (Some(idle), Some(peak)) => {
+                    format!("{:+.1}", (peak as f64 - idle as f64) / 1024.0)
+                }
+                _ => "-".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<26}{secs:>8.3}{:>8.0}{:>11}{:>11}{delta:>11}",
+                format!("run {}", n + 1),
+                UPLOAD_BYTES as f64 / 1e6 / secs,
+                mib(run.idle_kib),
+                mib(run.peak_kib)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  (server VmRSS sampled every 2 ms during each upload; delta = peak - idle before it)"
+        );
+        out.push('\n');
+    }
+    for reason in &files.skipped {
+        let _ = writeln!(out, "skipped: {reason}");
+    }
+    if !files.skipped.is_empty() {
+        out.push('\n');
+    }
 }
 
 /// Middle value; the mean of the two middle values for an even count.
@@ -193,6 +282,35 @@ mod tests {
             median(&[d(4), d(1), d(2), d(3)]),
             Some(Duration::from_micros(2500))
         );
+    }
+
+    #[test]
+    fn file_figures_are_rendered() {
+        let d = Duration::from_millis;
+        let figures = FilesFigures {
+            catalog: Some(CatalogProbe {
+                files: 20_000,
+                total: 20_204,
+                returned: 2000,
+                first: d(40),
+                latencies: vec![d(3), d(1), d(2)],
+            }),
+            uploads: vec![UploadRun {
+                elapsed: d(500),
+                idle_kib: Some(8 * 1024),
+                peak_kib: Some(10 * 1024),
+            }],
+            skipped: vec!["inbox upload: 404".to_owned()],
+        };
+        let mut out = String::new();
+        render_files(&mut out, &figures);
+        assert!(out.contains("Catalog snapshot, 20000 files"), "{out}");
+        assert!(
+            out.contains("first snapshot of the session: 40.000 ms"),
+            "{out}"
+        );
+        assert!(out.contains("+2.0"), "{out}");
+        assert!(out.contains("skipped: inbox upload: 404"), "{out}");
     }
 
     #[test]

@@ -45,5 +45,21 @@ pub use config::{CliOverrides, ConfigError, EnvSource, LogFormat, ServerConfig, 
 pub use error::ApiError;
 pub use server::{BoundServer, Server, ServerBuilder};
 
+/// Test hook for the cargo-fuzz targets in `fuzz/` (not an API: hidden, unstable).
+#[doc(hidden)]
+pub mod __fuzz {
+    use std::path::{Path, PathBuf};
+
+    /// `fs::confine::normalize_relative`; the error is the client-facing message.
+    pub fn normalize(input: &str, allow_subdirs: bool) -> Result<String, &'static str> {
+        crate::fs::confine::normalize_relative(input, allow_subdirs).map_err(|e| e.message())
+    }
+
+    /// `fs::confine::resolve_under`; the error is the client-facing message.
+    pub fn resolve(root: &Path, relative: &str) -> Result<PathBuf, &'static str> {
+        crate::fs::confine::resolve_under(root, relative).map_err(|e| e.message())
+    }
+}
+
 /// The server version reported by `/health`, `/status`, `/capabilities` and `--version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

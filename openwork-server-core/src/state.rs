@@ -57,7 +57,11 @@ pub(crate) struct Services {
     /// Reload events for polling and streaming.
     pub(crate) events: ReloadEvents,
     /// File events per workspace (catalog events of file sessions).
-    pub(crate) file_events: crate::files::events::FileEvents,
+    pub(crate) file_events: Arc<crate::files::events::FileEvents>,
+    /// Open file sessions (contract §8.4).
+    pub(crate) file_sessions: crate::files::sessions::FileSessions,
+    /// Live file catalogs per workspace, for file-session snapshots (D11).
+    pub(crate) catalogs: crate::files::catalog::Catalogs,
     /// One lock per file for read-modify-write cycles.
     pub(crate) file_locks: FileLocks,
     /// Parsed JSONC config files (`opencode.jsonc`, global configs) as objects,
@@ -132,7 +136,9 @@ impl AppState {
         Self(Arc::new(Services {
             audit: Arc::new(AuditLog::new(env.clone())),
             events: ReloadEvents::default(),
-            file_events: crate::files::events::FileEvents::default(),
+            file_events: Arc::default(),
+            file_sessions: crate::files::sessions::FileSessions::default(),
+            catalogs: crate::files::catalog::Catalogs::default(),
             file_locks: FileLocks::default(),
             jsonc_files: StatCache::default(),
             json_files: StatCache::default(),

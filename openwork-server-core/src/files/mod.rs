@@ -1,7 +1,10 @@
 //! File transfer between clients and a workspace (contract §8): the file-event log every
 //! write reports to, file revisions, and (in submodules) file sessions and the catalog.
 
+pub(crate) mod catalog;
+pub(crate) mod drop_box;
 pub(crate) mod events;
+pub(crate) mod sessions;
 
 use std::fs::Metadata;
 use std::time::UNIX_EPOCH;

@@ -5,7 +5,6 @@
 //! Files that already exist are left alone; the project OpenCode config is rewritten (as
 //! plain JSON, as the reference does) only when a default is missing from it.
 
-use crate::fs::confine::ensure_inside;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 use serde_yaml_ng::Mapping;
@@ -13,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::ApiError;
 use crate::fs::atomic::{FileMode, write_atomic};
+use crate::fs::confine::ensure_inside;
 use crate::fs::frontmatter::render_block;
 use crate::fs::jsonc::{self, JsoncError};
 use crate::fs::locks::FileLocks;

@@ -5,7 +5,6 @@
 //! Writes validate everything first and ask for approval only then (D4), with the
 //! reference's codes and messages.
 
-use crate::fs::confine::ensure_inside;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +16,7 @@ use std::sync::Arc;
 use super::guard::{ReadAccess, WriteAccess};
 use crate::error::ApiError;
 use crate::events::{ReloadReason, ReloadTrigger};
+use crate::fs::confine::ensure_inside;
 use crate::pipeline::extract::{JsonObject, PathParams};
 use crate::resources::skills::{
     self, CachedSkill, SkillFiles, js_string, js_trim, js_truthy_string, list_json,

@@ -6,7 +6,6 @@
 //! the reference answers: portable files, the existing config files (when merging into
 //! them), skills, then commands.
 
-use crate::fs::confine::ensure_inside;
 use http::StatusCode;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -16,6 +15,7 @@ use super::{
     PortableFile, list_files, parse_import_file, portable_opencode, without_materialized_sessions,
 };
 use crate::error::ApiError;
+use crate::fs::confine::ensure_inside;
 use crate::fs::frontmatter::{self, get_str};
 use crate::fs::jsonc::JsoncDocument;
 use crate::resources::commands::{CommandInput, command_file, command_path, commands_dir};
