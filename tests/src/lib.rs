@@ -8,6 +8,8 @@ use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub mod opencode;
+
 pub use openwork_server_core as core;
 pub use reqwest;
 pub use serde_json::{Value, json};
