@@ -25,7 +25,9 @@
 //! 7. a catalog snapshot page (`limit=2000`) of a workspace of `--catalog-files` files
 //!    (default 20,000) on its own server: sequential latency, then under load;
 //! 8. a 50 MB inbox upload on a fresh server, timed, with the server's VmRSS sampled
-//!    every 2 ms (peak minus idle).
+//!    every 2 ms (peak minus idle);
+//! 9. `GET /opencode/global/health` through the proxy against the same request straight
+//!    to a real OpenCode (skipped, with the reason, when OpenCode is not installed).
 //!
 //! A file scenario whose route does not answer as the contract says is reported as
 //! skipped, with the reason; the others still run.
@@ -38,6 +40,7 @@ mod cli;
 mod files;
 mod load;
 mod process;
+mod proxy;
 mod report;
 
 use std::path::Path;
@@ -223,8 +226,17 @@ async fn bench(options: Options) -> Result<Report, Error> {
         Err(e) => figures.skipped.push(format!("inbox upload: {e}")),
     }
 
+    let proxy = match proxy::run(&options.server_bin, &tokens, config, options.rounds).await {
+        Ok(overhead) => Some(overhead),
+        Err(e) => {
+            figures.skipped.push(format!("OpenCode proxy: {e}"));
+            None
+        }
+    };
+
     health_ratios.sort_by(f64::total_cmp);
     Ok(Report {
+        proxy,
         server_bin: options.server_bin.clone(),
         server_version,
         options,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::cli::Options;
 use crate::files::{CATALOG_LIMIT, CatalogProbe, UPLOAD_BYTES, UploadRun};
 use crate::load::LoadResult;
+use crate::proxy::ProxyOverhead;
 
 /// Timings of the fresh starts.
 #[derive(Default)]
@@ -51,6 +52,8 @@ pub struct Report {
     pub health_ratios: Vec<f64>,
     /// The file scenarios' figures that are not load runs.
     pub files: FilesFigures,
+    /// The OpenCode proxy against OpenCode itself, when OpenCode is installed.
+    pub proxy: Option<ProxyOverhead>,
 }
 
 /// Catalog latency without load, inbox uploads, and file scenarios that could not run.
@@ -156,6 +159,9 @@ pub fn render(report: &Report) -> String {
     }
     out.push('\n');
     render_files(&mut out, &report.files);
+    if let Some(proxy) = &report.proxy {
+        render_proxy(&mut out, proxy);
+    }
     let ratios = &report.health_ratios;
     if ratios.is_empty() {
         let _ = writeln!(out, "/health throughput vs bare hyper: n/a");
@@ -244,6 +250,31 @@ fn render_files(out: &mut String, files: &FilesFigures) {
     if !files.skipped.is_empty() {
         out.push('\n');
     }
+}
+
+fn render_proxy(out: &mut String, proxy: &ProxyOverhead) {
+    let _ = writeln!(
+        out,
+        "{:<46}{:>12}{:>10}",
+        "OpenCode proxy", "req/s", "p50 ms"
+    );
+    for r in [&proxy.direct, &proxy.proxied] {
+        let _ = writeln!(
+            out,
+            "  {:<44}{:>12.0}{:>10.3}",
+            r.name,
+            r.requests_per_sec(),
+            r.quantile_ms(0.5)
+        );
+    }
+    let (added_ms, added_pct) = proxy.p50_added();
+    let _ = writeln!(
+        out,
+        "  overhead: throughput {:+.1}%, p50 {added_ms:+.3} ms ({added_pct:+.1}%) \
+         (target: < 5% and < 0.2 ms at p50)",
+        -proxy.throughput_loss_pct()
+    );
+    out.push('\n');
 }
 
 /// Middle value; the mean of the two middle values for an even count.

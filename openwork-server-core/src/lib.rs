@@ -31,6 +31,7 @@ mod fs;
 pub mod logging;
 mod opencode;
 mod pipeline;
+mod proxy;
 mod resources;
 mod routes;
 mod server;

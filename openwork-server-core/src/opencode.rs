@@ -1,11 +1,12 @@
 //! OpenCode as the server itself calls it (contract §2.5, §4.14): which OpenCode a
 //! workspace talks to and with which credentials, and the calls the server makes on its
-//! own behalf (disposing the instance so OpenCode reloads its configuration).
+//! own behalf (disposing the instance so OpenCode reloads its configuration; JSON calls
+//! for the sessions read model and MCP sign-out, with the workspace's directory header).
 
 use base64::Engine;
 use bytes::Bytes;
-use http::{Request, StatusCode, Uri, header};
-use http_body_util::{BodyExt, Empty};
+use http::{Method, Request, StatusCode, Uri, header};
+use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -97,6 +98,11 @@ impl OpencodeConnection {
         }
     }
 
+    /// The server-level connection, for when no workspace is configured.
+    pub(crate) fn for_server(server: &OpencodeDefaults) -> Self {
+        Self::for_workspace(&Workspace::from_config(Default::default(), "/"), server)
+    }
+
     /// `POST <origin>/instance/dispose[?directory=…]`: OpenCode drops the instance of that
     /// directory and loads config, plugins, skills and MCP servers afresh on next use.
     pub(crate) async fn dispose_instance(
@@ -172,6 +178,121 @@ fn error_body(bytes: &[u8]) -> Value {
 /// One bodiless POST; the answer's body is read (up to [`MAX_ERROR_BODY`]) only when the
 /// status is not a success.
 async fn post(uri: Uri, authorization: Option<&str>) -> Result<(StatusCode, Bytes), OpencodeError> {
+    exchange(
+        Exchange {
+            method: Method::POST,
+            uri,
+            authorization,
+            directory: None,
+            body: None,
+        },
+        0,
+    )
+    .await
+}
+
+/// Most bytes of a successful JSON answer read (a long session history is large, but
+/// not unbounded).
+const MAX_JSON_BODY: usize = 64 * 1024 * 1024;
+
+/// What one call to OpenCode sends.
+struct Exchange<'a> {
+    method: Method,
+    uri: Uri,
+    authorization: Option<&'a str>,
+    /// `x-opencode-directory`: which project directory OpenCode works in for this call.
+    directory: Option<&'a str>,
+    /// A JSON body, sent with `content-type: application/json`.
+    body: Option<Bytes>,
+}
+
+impl OpencodeConnection {
+    /// One JSON call on a workspace's behalf: `method <origin><path>?<query>` with the
+    /// directory header and Basic auth, within [`REQUEST_TIMEOUT`]. A 2xx answer gives its
+    /// raw body (callers validate its shape); any other is [`OpencodeError::Status`].
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        directory: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<Bytes, OpencodeError> {
+        let base_url = self
+            .base_url
+            .as_deref()
+            .ok_or(OpencodeError::Unconfigured)?;
+        let uri = endpoint(base_url, path, query)?;
+        let body = body.map(|value| Bytes::from(value.to_string()));
+        let (status, bytes) = exchange(
+            Exchange {
+                method,
+                uri,
+                authorization: self.authorization.as_deref(),
+                directory,
+                body,
+            },
+            MAX_JSON_BODY,
+        )
+        .await?;
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        Err(OpencodeError::Status {
+            status: status.as_u16(),
+            body: error_body(&bytes),
+        })
+    }
+
+    /// `GET` of a JSON resource (see [`Self::call`]).
+    pub(crate) async fn get_json(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        directory: Option<&str>,
+    ) -> Result<Bytes, OpencodeError> {
+        self.call(Method::GET, path, query, directory, None).await
+    }
+
+    /// `DELETE` of a resource (see [`Self::call`]).
+    pub(crate) async fn delete(
+        &self,
+        path: &str,
+        directory: Option<&str>,
+    ) -> Result<Bytes, OpencodeError> {
+        self.call(Method::DELETE, path, &[], directory, None).await
+    }
+
+    /// `POST` with an optional JSON body (see [`Self::call`]).
+    pub(crate) async fn post_json(
+        &self,
+        path: &str,
+        directory: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<Bytes, OpencodeError> {
+        self.call(Method::POST, path, &[], directory, body).await
+    }
+}
+
+/// One segment of an OpenCode path (a session id or MCP name), escaped so it can never
+/// add segments or a query.
+pub(crate) fn path_segment(text: &str) -> String {
+    utf8_percent_encode(text, PATH_SEGMENT).to_string()
+}
+
+/// Everything but the unreserved characters of RFC 3986 is escaped in a path segment.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// One call; a successful answer's body is read up to `success_limit` bytes (more is an
+/// error: the answer would be cut), an error answer's up to [`MAX_ERROR_BODY`] (cut).
+async fn exchange(
+    call: Exchange<'_>,
+    success_limit: usize,
+) -> Result<(StatusCode, Bytes), OpencodeError> {
     // The whole cause chain goes to the log: hyper's top-level message alone ("client
     // error (Connect)") does not say what went wrong.
     let unreachable = |e: &dyn std::error::Error| {
@@ -186,28 +307,53 @@ async fn post(uri: Uri, authorization: Option<&str>) -> Result<(StatusCode, Byte
     };
     // A client per call: reloads are rare, and no connection pool is shared between
     // servers running in one process. Idle connections are not kept.
-    let client: Client<HttpConnector, Empty<Bytes>> = Client::builder(TokioExecutor::new())
+    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(0)
         .build_http();
-    let mut request = Request::post(uri);
-    if let Some(value) = authorization {
+    let mut request = Request::builder().method(call.method).uri(call.uri);
+    if let Some(value) = call.authorization {
         request = request.header(header::AUTHORIZATION, value);
     }
-    let request = request.body(Empty::new()).map_err(|e| unreachable(&e))?;
+    if let Some(directory) = call.directory {
+        // Raw UTF-8 bytes: a folder name need not be ASCII, and a `&str` header value
+        // would refuse it.
+        let value =
+            http::HeaderValue::from_bytes(directory.as_bytes()).map_err(|e| unreachable(&e))?;
+        request = request.header("x-opencode-directory", value);
+    }
+    let body = match call.body {
+        Some(bytes) => {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Full::new(bytes)
+        }
+        None => Full::new(Bytes::new()),
+    };
+    let request = request.body(body).map_err(|e| unreachable(&e))?;
     let exchange = async {
         let response = client.request(request).await.map_err(|e| unreachable(&e))?;
         let status = response.status();
-        if status.is_success() {
+        let success = status.is_success();
+        let limit = if success {
+            success_limit
+        } else {
+            MAX_ERROR_BODY
+        };
+        if limit == 0 {
             return Ok((status, Bytes::new()));
         }
         let mut body = response.into_body();
         let mut kept = Vec::new();
-        while kept.len() < MAX_ERROR_BODY {
+        while kept.len() < limit {
             let Some(frame) = body.frame().await else {
                 break;
             };
             if let Ok(data) = frame.map_err(|e| unreachable(&e))?.into_data() {
-                let room = MAX_ERROR_BODY - kept.len();
+                if success && kept.len() + data.len() > limit {
+                    return Err(OpencodeError::Unreachable(format!(
+                        "answer larger than {limit} bytes"
+                    )));
+                }
+                let room = limit - kept.len();
                 kept.extend_from_slice(&data[..data.len().min(room)]);
             }
         }

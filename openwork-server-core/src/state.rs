@@ -71,6 +71,8 @@ pub(crate) struct Services {
     pub(crate) json_files: StatCache<Option<ConfigDoc>>,
     /// Bumped whenever the workspace list changes, so the file watcher can follow.
     pub(crate) workspaces_changed: tokio::sync::watch::Sender<u64>,
+    /// The pooled HTTP client of the OpenCode and router proxies, one per server.
+    pub(crate) proxy_client: crate::proxy::ProxyClient,
 }
 
 /// A config document read from disk: its top-level object, and that object already
@@ -143,6 +145,7 @@ impl AppState {
             jsonc_files: StatCache::default(),
             json_files: StatCache::default(),
             workspaces_changed: tokio::sync::watch::channel(0).0,
+            proxy_client: crate::proxy::ProxyClient::new(),
             client_token_digest: token_digest(config.token.expose()),
             host_token_digest: token_digest(config.host_token.expose()),
             config,

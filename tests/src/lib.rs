@@ -296,3 +296,14 @@ impl TestServer {
         panic!("no approval request appeared");
     }
 }
+
+/// Options for a server in read-only mode.
+pub fn read_only() -> Options {
+    Options {
+        cli: CliOverrides {
+            read_only: Some(true),
+            ..CliOverrides::default()
+        },
+        ..Options::default()
+    }
+}

@@ -128,7 +128,10 @@ impl OpenCode {
             .map_err(|e| e.to_string())?;
         while Instant::now() < deadline {
             let health = client.get(format!("{base_url}/global/health")).send().await;
-            if health.is_ok_and(|r| r.status().is_success()) {
+            // With Basic auth on, a 401 is an answer too: the engine is up.
+            if health.is_ok_and(|r| {
+                r.status().is_success() || r.status() == reqwest::StatusCode::UNAUTHORIZED
+            }) {
                 return Ok(Self {
                     base_url,
                     directory,

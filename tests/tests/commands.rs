@@ -3,9 +3,8 @@
 //! the `model: null` repair, malformed files skipped without breaking any route (D9),
 //! validation before any approval prompt (D4), approvals, audit lines and reload events.
 
-use openwork_server_core::CliOverrides;
 use openwork_server_tests::reqwest::Method;
-use openwork_server_tests::{Options, TestServer, Value, json, manual_approval, read_text, send};
+use openwork_server_tests::{TestServer, Value, json, manual_approval, read_only, read_text, send};
 use std::path::{Path, PathBuf};
 
 // ---------------------------------------------------------------------------------------
@@ -17,16 +16,6 @@ const VERIFIED: &str = "---\nname: daily-report\ndescription: Daily report\nagen
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
-}
-
-fn read_only() -> Options {
-    Options {
-        cli: CliOverrides {
-            read_only: Some(true),
-            ..CliOverrides::default()
-        },
-        ..Options::default()
-    }
 }
 
 fn commands_path(server: &TestServer) -> String {

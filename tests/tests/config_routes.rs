@@ -1,9 +1,8 @@
 //! `GET/PATCH /workspace/:id/config`, `GET|POST /workspace/:id/opencode-config`, the audit
 //! log and reload events (poll and SSE), and the approval flows of a write.
 
-use openwork_server_core::CliOverrides;
 use openwork_server_tests::reqwest::Method;
-use openwork_server_tests::{Options, TestServer, Value, json, manual_approval, read_text, send};
+use openwork_server_tests::{TestServer, Value, json, manual_approval, read_only, read_text, send};
 use std::time::Duration;
 
 const COMMENTED: &str = "{\n  // The schema keeps editors honest.\n  \"$schema\": \"https://opencode.ai/config.json\",\n  \"model\": \"anthropic/claude\", // chosen by hand\n  /* MCP servers */\n  \"mcp\": {\n    \"docs\": { \"type\": \"remote\", \"url\": \"https://example.test/mcp\" },\n  },\n}\n";
@@ -338,14 +337,7 @@ async fn writes_need_a_collaborator_and_a_writable_server() {
         send(server.with_bearer(Method::GET, &format!("/workspace/{id}/config"), &viewer)).await;
     assert_eq!(status, 200);
 
-    let read_only = TestServer::start_with(Options {
-        cli: CliOverrides {
-            read_only: Some(true),
-            ..CliOverrides::default()
-        },
-        ..Options::default()
-    })
-    .await;
+    let read_only = TestServer::start_with(read_only()).await;
     let id = read_only.workspace_id();
     for (method, path) in [
         (Method::PATCH, format!("/workspace/{id}/config")),

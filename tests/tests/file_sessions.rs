@@ -1,10 +1,9 @@
 //! File sessions (contract §8.4): lifecycle, token binding, read/write batches, ops,
 //! approvals, audit lines and symlink confinement (D1), against a real server.
 
-use openwork_server_core::CliOverrides;
 use openwork_server_tests::reqwest::Method;
 use openwork_server_tests::{
-    Options, TestServer, Value, error_body, json, keys, manual_approval, send,
+    TestServer, Value, error_body, json, keys, manual_approval, read_only, send,
 };
 
 async fn open_session(
@@ -235,14 +234,7 @@ async fn a_session_belongs_to_its_token_and_viewers_get_read_only_sessions() {
 
 #[tokio::test]
 async fn read_only_servers_open_read_only_sessions_and_refuse_writes() {
-    let server = TestServer::start_with(Options {
-        cli: CliOverrides {
-            read_only: Some(true),
-            ..CliOverrides::default()
-        },
-        ..Options::default()
-    })
-    .await;
+    let server = TestServer::start_with(read_only()).await;
     let path = format!("/workspace/{}/files/sessions", server.workspace_id());
     let session = open_session(&server, server.client(Method::POST, &path)).await;
     assert_eq!(session["canWrite"], false);

@@ -1,10 +1,9 @@
 //! `GET|POST /workspace/:id/files/content` (contract Appendix A): markdown files read and
 //! written whole, with optimistic concurrency on `updatedAt`, against a real server.
 
-use openwork_server_core::CliOverrides;
 use openwork_server_tests::reqwest::Method;
 use openwork_server_tests::{
-    Options, TestServer, Value, error_body, json, keys, manual_approval, send,
+    TestServer, Value, error_body, json, keys, manual_approval, read_only, send,
 };
 
 fn url(server: &TestServer, query: &str) -> String {
@@ -225,14 +224,7 @@ async fn scope_and_read_only_are_enforced() {
         json!({ "required": "collaborator", "scope": "viewer" })
     );
 
-    let read_only = TestServer::start_with(Options {
-        cli: CliOverrides {
-            read_only: Some(true),
-            ..CliOverrides::default()
-        },
-        ..Options::default()
-    })
-    .await;
+    let read_only = TestServer::start_with(read_only()).await;
     let (status, body) = write(&read_only, json!({ "path": "a.md", "content": "y" })).await;
     assert_eq!((status, body["code"].clone()), (403, json!("read_only")));
 }

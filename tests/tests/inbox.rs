@@ -1,10 +1,9 @@
 //! Inbox uploads, listings and downloads, and artifact (outbox) downloads (contract
 //! §8.2–§8.3), against a real server.
 
-use openwork_server_core::CliOverrides;
 use openwork_server_tests::reqwest::Method;
 use openwork_server_tests::{
-    Options, TestServer, Value, error_body, json, keys, manual_approval, send, send_full,
+    Options, TestServer, Value, error_body, json, keys, manual_approval, read_only, send, send_full,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -355,14 +354,7 @@ async fn auth_switches_and_workspace_are_checked_in_order() {
         (404, json!("workspace_not_found"))
     );
 
-    let read_only = TestServer::start_with(Options {
-        cli: CliOverrides {
-            read_only: Some(true),
-            ..CliOverrides::default()
-        },
-        ..Options::default()
-    })
-    .await;
+    let read_only = TestServer::start_with(read_only()).await;
     let (status, body) = upload(&read_only, "", &parts).await;
     assert_eq!((status, body["code"].clone()), (403, json!("read_only")));
     assert!(tree(read_only.workspace_path()).is_empty());

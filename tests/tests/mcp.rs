@@ -3,10 +3,9 @@
 //! removing project entries with JSONC-preserving edits, approvals, audit lines, reload
 //! events, read-only and scope checks.
 
-use openwork_server_core::CliOverrides;
 use openwork_server_tests::reqwest::Method;
 use openwork_server_tests::{
-    Options, TestServer, Value, error_body, json, keys, manual_approval, read_text, send,
+    TestServer, Value, error_body, json, keys, manual_approval, read_only, read_text, send,
 };
 use std::path::{Path, PathBuf};
 
@@ -500,14 +499,7 @@ async fn approvals_gate_adds_and_removes_and_a_deny_changes_nothing() {
 
 #[tokio::test]
 async fn read_only_servers_and_viewers_cannot_change_servers() {
-    let server = TestServer::start_with(Options {
-        cli: CliOverrides {
-            read_only: Some(true),
-            ..CliOverrides::default()
-        },
-        ..Options::default()
-    })
-    .await;
+    let server = TestServer::start_with(read_only()).await;
     let file = config_path(&server);
     write_file(&file, COMMENTED);
     let read_only = error_body("read_only", "Server is in read-only mode");

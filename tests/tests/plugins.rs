@@ -3,10 +3,9 @@
 //! as `%2F`, JSONC-preserving edits, approvals, audit lines, reload events, read-only and
 //! scope checks.
 
-use openwork_server_core::CliOverrides;
 use openwork_server_tests::reqwest::Method;
 use openwork_server_tests::{
-    Options, TestServer, Value, error_body, json, keys, manual_approval, read_text, send,
+    TestServer, Value, error_body, json, keys, manual_approval, read_only, read_text, send,
 };
 use std::path::{Path, PathBuf};
 
@@ -443,14 +442,7 @@ async fn a_denied_or_timed_out_write_leaves_the_file_byte_identical() {
 
 #[tokio::test]
 async fn read_only_servers_and_viewers_cannot_change_plugins() {
-    let server = TestServer::start_with(Options {
-        cli: CliOverrides {
-            read_only: Some(true),
-            ..CliOverrides::default()
-        },
-        ..Options::default()
-    })
-    .await;
+    let server = TestServer::start_with(read_only()).await;
     let file = config_path(&server);
     write_file(&file, COMMENTED);
     let read_only = error_body("read_only", "Server is in read-only mode");

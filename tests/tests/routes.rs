@@ -4,7 +4,7 @@
 
 use openwork_server_core::{ApprovalMode, CliOverrides};
 use openwork_server_tests::reqwest::Method;
-use openwork_server_tests::{Options, TestServer, Value, json, keys, send};
+use openwork_server_tests::{Options, TestServer, Value, json, keys, read_only, send};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -294,14 +294,7 @@ async fn capabilities_full_document() {
 
 #[tokio::test]
 async fn capabilities_in_read_only_mode_report_no_writes() {
-    let server = TestServer::start_with(Options {
-        cli: CliOverrides {
-            read_only: Some(true),
-            ..CliOverrides::default()
-        },
-        ..Options::default()
-    })
-    .await;
+    let server = TestServer::start_with(read_only()).await;
     let body = get_ok(&server, "/capabilities").await;
     let mut expected = capabilities_document();
     for section in ["skills", "plugins", "mcp", "commands", "config"] {

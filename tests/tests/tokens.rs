@@ -1,9 +1,8 @@
 //! Scoped tokens (contract §3.4, §4.16, D7, D14): issuing, listing and revoking through the
 //! host routes, the exact response shapes, and the `tokens.json` file other programs read.
 
-use openwork_server_core::CliOverrides;
 use openwork_server_tests::reqwest::Method;
-use openwork_server_tests::{Options, TestServer, Value, json, keys, send, sha256_hex};
+use openwork_server_tests::{Options, TestServer, Value, json, keys, read_only, send, sha256_hex};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -468,14 +467,7 @@ async fn a_relative_token_store_resolves_against_the_current_directory() {
 
 #[tokio::test]
 async fn read_only_mode_refuses_create_and_revoke_but_lists() {
-    let server = TestServer::start_with(Options {
-        cli: CliOverrides {
-            read_only: Some(true),
-            ..CliOverrides::default()
-        },
-        ..Options::default()
-    })
-    .await;
+    let server = TestServer::start_with(read_only()).await;
     let (status, body) = create(&server, json!({ "scope": "viewer" })).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["code"], "read_only");
@@ -496,14 +488,7 @@ async fn read_only_mode_refuses_create_and_revoke_but_lists() {
 
 #[tokio::test]
 async fn read_only_mode_still_asks_for_auth_first() {
-    let server = TestServer::start_with(Options {
-        cli: CliOverrides {
-            read_only: Some(true),
-            ..CliOverrides::default()
-        },
-        ..Options::default()
-    })
-    .await;
+    let server = TestServer::start_with(read_only()).await;
     let (status, body) = send(
         server
             .client(Method::POST, "/tokens")

@@ -4,7 +4,9 @@
 
 use openwork_server_core::CliOverrides;
 use openwork_server_tests::reqwest::Method;
-use openwork_server_tests::{Options, TestServer, Value, error_body, json, keys, send, sha256_hex};
+use openwork_server_tests::{
+    Options, TestServer, Value, error_body, json, keys, read_only, send, sha256_hex,
+};
 use std::path::{Path, PathBuf};
 
 /// The id the server derives for a local folder.
@@ -433,14 +435,7 @@ async fn host_routes_refuse_client_and_viewer_tokens() {
 
 #[tokio::test]
 async fn read_only_mode_refuses_changes_but_allows_activation() {
-    let server = TestServer::start_with(Options {
-        cli: CliOverrides {
-            read_only: Some(true),
-            ..CliOverrides::default()
-        },
-        ..Options::default()
-    })
-    .await;
+    let server = TestServer::start_with(read_only()).await;
     let id = server.workspace_id();
     let folder = tempfile::tempdir().unwrap();
     let target = folder.path().join("new");

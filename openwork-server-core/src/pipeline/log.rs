@@ -56,6 +56,16 @@ impl AuthSlot {
     }
 }
 
+/// Left in a proxied response's extensions so its log line names the upstream: the
+/// message gets ` (<service>)` and the attributes `proxy.base_url` and `proxy.service`.
+#[derive(Clone, Debug)]
+pub(crate) struct ProxyTarget {
+    /// The upstream base URL as configured.
+    pub(crate) base_url: String,
+    /// `opencode` or `opencode-router`.
+    pub(crate) service: &'static str,
+}
+
 /// A request being timed for its log line.
 pub(super) struct RequestLine {
     started: Instant,
@@ -93,6 +103,10 @@ impl RequestLine {
             .extensions()
             .get::<ErrorMessage>()
             .map(|m| m.0.as_str());
+        let proxy = response.extensions().get::<ProxyTarget>();
+        let proxy_base_url = proxy.map(|p| p.base_url.as_str());
+        let proxy_service = proxy.map(|p| p.service);
+        let suffix = proxy.map_or(String::new(), |p| format!(" ({})", p.service));
         macro_rules! line {
             ($level:expr) => {
                 tracing::event!(
@@ -104,7 +118,9 @@ impl RequestLine {
                     durationMs = duration_ms,
                     auth,
                     error,
-                    "{method} {path} {status} {duration_ms}ms"
+                    proxy.base_url = proxy_base_url,
+                    proxy.service = proxy_service,
+                    "{method} {path} {status} {duration_ms}ms{suffix}"
                 )
             };
         }
@@ -113,5 +129,58 @@ impl RequestLine {
             400..=499 => line!(tracing::Level::WARN),
             _ => line!(tracing::Level::INFO),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LogFormat;
+    use crate::logging::OpenworkFormat;
+    use std::sync::Mutex;
+
+    /// A writer appending to a shared buffer.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_proxied_request_names_its_upstream() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .event_format(OpenworkFormat::new(LogFormat::Json, "run"))
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let mut request = Request::new(axum::body::Body::empty());
+            *request.uri_mut() = "/opencode/session?x=1".parse().unwrap();
+            let line = RequestLine::start(&mut request);
+            let mut response = Response::new(axum::body::Body::empty());
+            response.extensions_mut().insert(ProxyTarget {
+                base_url: "http://127.0.0.1:4096".into(),
+                service: "opencode",
+            });
+            line.finish(&response);
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let record: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        let body = record["body"].as_str().unwrap();
+        assert!(body.starts_with("GET /opencode/session 200 "), "{body}");
+        assert!(body.ends_with("ms (opencode)"), "{body}");
+        let attributes = &record["attributes"];
+        assert_eq!(attributes["proxy.base_url"], "http://127.0.0.1:4096");
+        assert_eq!(attributes["proxy.service"], "opencode");
+        assert_eq!(attributes["path"], "/opencode/session");
     }
 }

@@ -23,7 +23,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use tower::Service;
 
-pub(crate) use log::{AuthMode, AuthSlot};
+pub(crate) use log::{AuthMode, AuthSlot, ProxyTarget};
 
 use crate::routes;
 use crate::state::AppState;

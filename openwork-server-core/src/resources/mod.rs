@@ -5,5 +5,6 @@ pub(crate) mod mcp;
 pub(crate) mod plugins;
 pub(crate) mod portable;
 pub(crate) mod server_file;
+pub(crate) mod sessions;
 pub(crate) mod skills;
 pub(crate) mod starter;

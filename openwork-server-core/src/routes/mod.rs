@@ -19,6 +19,8 @@ mod import;
 mod inbox;
 mod mcp;
 mod plugins;
+mod proxy;
+mod sessions;
 mod skills;
 mod status;
 mod tokens;
@@ -78,6 +80,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(artifacts::router())
         .merge(file_sessions::router())
         .merge(files_content::router())
+        .merge(sessions::router())
+        .merge(proxy::router())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(state)
