@@ -307,3 +307,13 @@ pub fn read_only() -> Options {
         ..Options::default()
     }
 }
+
+impl TestServer {
+    /// The default workspace's audit entries, newest first (`GET /workspace/:id/audit`).
+    pub async fn audit(&self) -> Vec<Value> {
+        let path = format!("/workspace/{}/audit", self.workspace_id());
+        let (status, body) = send(self.client(reqwest::Method::GET, &path)).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body["items"].as_array().cloned().unwrap_or_default()
+    }
+}

@@ -53,15 +53,6 @@ async fn upsert(server: &TestServer, body: Value) -> (u16, Value) {
     .await
 }
 
-async fn audit(server: &TestServer) -> Vec<Value> {
-    let (_, body) = send(server.client(
-        Method::GET,
-        &format!("/workspace/{}/audit", server.workspace_id()),
-    ))
-    .await;
-    body["items"].as_array().unwrap().clone()
-}
-
 async fn events(server: &TestServer) -> Vec<Value> {
     let (_, body) = send(server.client(
         Method::GET,
@@ -110,7 +101,7 @@ async fn upsert_writes_the_verified_bytes_and_answers_the_listing() {
         }]})
     );
 
-    let entries = audit(&server).await;
+    let entries = server.audit().await;
     assert_eq!(entries[0]["action"], "commands.upsert");
     assert_eq!(entries[0]["target"], file.to_str().unwrap());
     assert_eq!(entries[0]["summary"], "Upserted command /daily-report");
@@ -231,7 +222,7 @@ async fn approvals_name_the_command_file_and_denial_or_timeout_change_nothing() 
     assert!(server.approvals.respond(&pending.id, false));
     assert_eq!(request.await.unwrap().unwrap().status(), 403);
     assert_eq!(read_text(&file), VERIFIED);
-    assert!(audit(&server).await.is_empty());
+    assert!(server.audit().await.is_empty());
 
     let server = TestServer::start_with(manual_approval(200)).await;
     let file = command_file(&server, "daily-report");
@@ -267,7 +258,7 @@ async fn delete_removes_the_file_and_a_missing_one_is_not_an_error() {
     let (status, body) = send(server.client(Method::DELETE, &path)).await;
     assert_eq!((status, body), (200, json!({"ok": true})));
     assert!(!file.exists());
-    let entries = audit(&server).await;
+    let entries = server.audit().await;
     assert_eq!(entries[0]["action"], "commands.delete");
     assert_eq!(entries[0]["target"], dir.as_str());
     assert_eq!(entries[0]["summary"], "Deleted command /daily-report");
@@ -276,7 +267,7 @@ async fn delete_removes_the_file_and_a_missing_one_is_not_an_error() {
 
     let (status, body) = send(server.client(Method::DELETE, &path)).await;
     assert_eq!((status, body), (200, json!({"ok": true})));
-    assert_eq!(audit(&server).await.len(), 2);
+    assert_eq!(server.audit().await.len(), 2);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -112,12 +112,6 @@ async fn reload(server: &TestServer) -> (u16, Value) {
     send(server.client(Method::POST, &reload_path(server))).await
 }
 
-async fn audit(server: &TestServer) -> Vec<Value> {
-    let id = server.workspace_id();
-    let (_, body) = send(server.client(Method::GET, &format!("/workspace/{id}/audit"))).await;
-    body["items"].as_array().unwrap().clone()
-}
-
 #[tokio::test]
 async fn a_reload_disposes_the_workspace_instance_with_basic_auth() {
     let opencode = FakeOpencode::start(200, "true").await;
@@ -143,7 +137,7 @@ async fn a_reload_disposes_the_workspace_instance_with_basic_auth() {
         }]
     );
 
-    let entries = audit(&server).await;
+    let entries = server.audit().await;
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["action"], "engine.reload");
     assert_eq!(entries[0]["target"], base_url.as_str());
@@ -184,7 +178,7 @@ async fn workspace_settings_win_over_the_server_settings() {
             authorization: Some("Basic b3duLXVzZXI6b3duLXBhc3M=".into()),
         }]
     );
-    assert_eq!(audit(&server).await[0]["target"], own.url.as_str());
+    assert_eq!(server.audit().await[0]["target"], own.url.as_str());
 }
 
 #[tokio::test]
@@ -219,7 +213,7 @@ async fn an_upstream_error_is_a_502_with_its_status_and_body() {
             })
         );
         assert!(
-            audit(&server).await.is_empty(),
+            server.audit().await.is_empty(),
             "no audit line for a failed reload"
         );
     }
@@ -249,7 +243,7 @@ async fn a_missing_or_invalid_base_url_is_a_400() {
             error_body("opencode_url_invalid", "OpenCode base URL is invalid")
         )
     );
-    assert!(audit(&server).await.is_empty());
+    assert!(server.audit().await.is_empty());
 }
 
 #[tokio::test]
@@ -263,7 +257,7 @@ async fn an_unreachable_opencode_is_an_internal_error() {
         (status, body),
         (500, error_body("internal_error", "Unexpected server error"))
     );
-    assert!(audit(&server).await.is_empty());
+    assert!(server.audit().await.is_empty());
 }
 
 #[tokio::test]
@@ -305,7 +299,7 @@ async fn the_workspace_is_looked_up_before_the_scope_is_checked() {
     let owner = server.issue_token("owner").await;
     let (status, _) = send(server.with_bearer(Method::POST, &reload_path(&server), &owner)).await;
     assert_eq!(status, 200);
-    assert_eq!(audit(&server).await[0]["actor"]["scope"], "owner");
+    assert_eq!(server.audit().await[0]["actor"]["scope"], "owner");
 }
 
 #[tokio::test]

@@ -43,12 +43,6 @@ async fn remove(server: &TestServer, name: &str) -> (u16, Value) {
     send(server.client(Method::DELETE, &format!("{}/{name}", mcp_path(server)))).await
 }
 
-async fn audit(server: &TestServer) -> Vec<Value> {
-    let id = server.workspace_id();
-    let (_, body) = send(server.client(Method::GET, &format!("/workspace/{id}/audit"))).await;
-    body["items"].as_array().unwrap().clone()
-}
-
 async fn mcp_events(server: &TestServer) -> Vec<Value> {
     let id = server.workspace_id();
     let (_, body) = send(server.client(Method::GET, &format!("/workspace/{id}/events"))).await;
@@ -193,7 +187,7 @@ async fn adding_creates_a_jsonc_config_and_reports_the_listing() {
         read_text(&config_path(&server)),
         "{\n  \"mcp\": {\n    \"docs\": {\n      \"type\": \"remote\",\n      \"url\": \"https://docs.test/mcp\",\n      \"oauth\": false\n    }\n  }\n}\n"
     );
-    let entries = audit(&server).await;
+    let entries = server.audit().await;
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["action"], "mcp.add");
     assert_eq!(entries[0]["target"], "opencode.json");
@@ -337,7 +331,7 @@ async fn invalid_requests_are_refused_before_anyone_is_asked() {
     );
     assert!(server.approvals.pending().is_empty(), "nobody was asked");
     assert_eq!(read_text(&file), COMMENTED);
-    assert!(audit(&server).await.is_empty());
+    assert!(server.audit().await.is_empty());
 
     // A project config that does not parse: 422 on every route, before any approval.
     let broken = "{ \"mcp\": { \"a\": } }";
@@ -401,7 +395,7 @@ async fn removing_takes_out_one_project_entry_and_unknown_names_are_fine() {
         read_text(&file),
         "{\n  // keep\n  \"mcp\": {\n    \"b\": {\n      \"type\": \"remote\",\n      \"url\": \"b\"\n    }\n  },\n  \"model\": \"m\", // tail\n}\n"
     );
-    let entries = audit(&server).await;
+    let entries = server.audit().await;
     assert_eq!(
         (
             entries[0]["action"].clone(),
@@ -429,7 +423,7 @@ async fn removing_takes_out_one_project_entry_and_unknown_names_are_fine() {
         assert_eq!(status, 200, "{name}");
         assert_eq!(read_text(&file), before, "{name}");
     }
-    assert_eq!(audit(&server).await[0]["summary"], "Removed MCP g");
+    assert_eq!(server.audit().await[0]["summary"], "Removed MCP g");
     assert_eq!(mcp_events(&server).await.len(), 1);
 }
 
@@ -471,7 +465,7 @@ async fn approvals_gate_adds_and_removes_and_a_deny_changes_nothing() {
     assert!(server.approvals.respond(&pending.id, false));
     assert_eq!(request.await.unwrap().unwrap().status(), 403);
     assert_eq!(read_text(&file), COMMENTED);
-    assert!(audit(&server).await.is_empty());
+    assert!(server.audit().await.is_empty());
     assert!(mcp_events(&server).await.is_empty());
 
     let request = tokio::spawn(

@@ -37,12 +37,6 @@ async fn remove(server: &TestServer, encoded_name: &str) -> (u16, Value) {
     .await
 }
 
-async fn audit(server: &TestServer) -> Vec<Value> {
-    let id = server.workspace_id();
-    let (_, body) = send(server.client(Method::GET, &format!("/workspace/{id}/audit"))).await;
-    body["items"].as_array().unwrap().clone()
-}
-
 /// The plugin reload events written by the API (the file watcher's carry a path).
 async fn api_plugin_events(server: &TestServer) -> Vec<Value> {
     let id = server.workspace_id();
@@ -174,7 +168,7 @@ async fn adding_rewrites_only_the_plugin_value_of_a_commented_config() {
         })
     );
 
-    let entries = audit(&server).await;
+    let entries = server.audit().await;
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["action"], "plugins.add");
     assert_eq!(entries[0]["target"], "opencode.json");
@@ -236,7 +230,7 @@ async fn the_same_plugin_under_another_version_is_not_added_twice() {
         assert_eq!(status, 200, "{spec}: {body}");
         assert_eq!(read_text(&file), original, "{spec} left the file alone");
         // The audit line is written even when nothing changed.
-        assert_eq!(audit(&server).await[0]["summary"], summary);
+        assert_eq!(server.audit().await[0]["summary"], summary);
     }
     assert!(
         api_plugin_events(&server).await.is_empty(),
@@ -287,7 +281,7 @@ async fn removing_a_scoped_plugin_sent_with_an_encoded_slash() {
     );
     assert_eq!(body["loadOrder"].as_array().unwrap().len(), 4);
 
-    let entries = audit(&server).await;
+    let entries = server.audit().await;
     assert_eq!(entries[0]["action"], "plugins.remove");
     assert_eq!(entries[0]["target"], "opencode.json");
     assert_eq!(entries[0]["summary"], "Removed @acme/tools");
@@ -318,7 +312,7 @@ async fn removing_an_unknown_plugin_is_not_an_error_and_writes_nothing() {
     assert_eq!(status, 200);
     assert_eq!(body["items"][0]["spec"], "opencode-wakatime@1.2.3");
     assert_eq!(read_text(&file), COMMENTED);
-    let entries = audit(&server).await;
+    let entries = server.audit().await;
     assert_eq!(entries.len(), 1, "the audit line is written anyway");
     assert_eq!(entries[0]["summary"], "Removed not-there");
     assert!(api_plugin_events(&server).await.is_empty());
@@ -373,7 +367,7 @@ async fn invalid_input_is_refused_before_anyone_is_asked() {
 
     assert!(server.approvals.pending().is_empty(), "nobody was asked");
     assert_eq!(read_text(&file), broken);
-    assert!(audit(&server).await.is_empty());
+    assert!(server.audit().await.is_empty());
 }
 
 #[tokio::test]
@@ -416,7 +410,7 @@ async fn a_denied_or_timed_out_write_leaves_the_file_byte_identical() {
     assert!(server.approvals.respond(&pending.id, false));
     assert_eq!(request.await.unwrap().unwrap().status(), 403);
     assert_eq!(read_text(&file), COMMENTED);
-    assert!(audit(&server).await.is_empty());
+    assert!(server.audit().await.is_empty());
     assert!(api_plugin_events(&server).await.is_empty());
 
     // Allowed, the write goes through.
@@ -518,5 +512,5 @@ async fn concurrent_adds_from_several_clients_lose_no_plugin() {
         text.starts_with("{\n  // Plugins are pinned on purpose.\n"),
         "{text}"
     );
-    assert_eq!(audit(&server).await.len(), 8);
+    assert_eq!(server.audit().await.len(), 8);
 }

@@ -82,15 +82,6 @@ async fn upsert(server: &TestServer, body: Value) -> (u16, Value) {
     .await
 }
 
-async fn audit(server: &TestServer) -> Vec<Value> {
-    let (_, body) = send(server.client(
-        Method::GET,
-        &format!("/workspace/{}/audit", server.workspace_id()),
-    ))
-    .await;
-    body["items"].as_array().unwrap().clone()
-}
-
 async fn events(server: &TestServer) -> Vec<Value> {
     let (_, body) = send(server.client(
         Method::GET,
@@ -361,7 +352,7 @@ async fn upsert_without_frontmatter_writes_the_verified_bytes() {
         "---\nname: my-skill\ndescription: Does things\n---\n# Hi\nbody\n"
     );
 
-    let entries = audit(&server).await;
+    let entries = server.audit().await;
     assert_eq!(entries[0]["action"], "skills.upsert");
     assert_eq!(entries[0]["target"], file.to_str().unwrap());
     assert_eq!(entries[0]["summary"], "Upserted skill my-skill");
@@ -409,7 +400,7 @@ async fn upsert_with_frontmatter_keeps_its_keys_in_order_and_echoes_the_payload_
         read_text(&file),
         "---\nname: weekly\ndescription: Payload\n---\nNew body\n"
     );
-    let entries = audit(&server).await;
+    let entries = server.audit().await;
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[1]["summary"], "Upserted skill  weekly ");
 }
@@ -482,7 +473,7 @@ async fn invalid_upserts_are_refused_before_anyone_is_asked() {
         read_text(&existing),
         "---\nname: keep\ndescription: Original\n---\nOriginal\n"
     );
-    assert!(audit(&server).await.is_empty());
+    assert!(server.audit().await.is_empty());
 }
 
 #[tokio::test]
@@ -520,7 +511,7 @@ async fn an_approved_upsert_names_the_skill_file_and_a_denied_one_changes_nothin
         json!({"code": "write_denied", "message": "Write request denied", "details": {"requestId": pending.id, "reason": "denied"}})
     );
     assert_eq!(read_text(&file), original);
-    assert!(audit(&server).await.is_empty());
+    assert!(server.audit().await.is_empty());
 
     let request = tokio::spawn(
         server
@@ -592,7 +583,7 @@ async fn delete_removes_the_project_skill_folder() {
     assert!(!dir.exists());
     assert!(server.workspace_path().join(".opencode/skills").exists());
 
-    let entries = audit(&server).await;
+    let entries = server.audit().await;
     assert_eq!(entries[0]["action"], "skills.delete");
     assert_eq!(entries[0]["target"], dir.to_str().unwrap());
     assert_eq!(entries[0]["summary"], "Deleted skill gone");
