@@ -130,12 +130,12 @@ async fn stale_writes_conflict_unless_forced() {
     let (_, loaded) = read(&server, "a.md").await;
     let base = loaded["updatedAt"].clone();
 
-    let (status, _) = write(
+    let (status, first) = write(
         &server,
         json!({ "path": "a.md", "content": "two", "baseUpdatedAt": base }),
     )
     .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{first}");
     // The same base is now stale.
     let (status, body) = write(
         &server,
