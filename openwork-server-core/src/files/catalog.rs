@@ -245,6 +245,42 @@ pub(crate) struct Catalog {
     live: AtomicBool,
     /// Flips to `true` once the index is built.
     ready: tokio::sync::watch::Sender<bool>,
+    /// Paths the API is changing right now, with how many writers claim each. The watcher
+    /// still updates the index for them but leaves the reporting to the API, so a write is
+    /// never reported twice however late the API gets to [`Catalog::sync_silent`].
+    claims: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+/// A claim on paths the API is about to change; released when dropped.
+pub(crate) struct Claim {
+    catalog: Arc<Catalog>,
+    paths: Vec<String>,
+}
+
+impl Claim {
+    /// Brings the index in line with what the API just did, then releases the claim.
+    pub(crate) fn finish(self) {
+        let paths: Vec<&str> = self.paths.iter().map(String::as_str).collect();
+        self.catalog.sync_silent(&paths);
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut claims = self
+            .catalog
+            .claims
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for path in &self.paths {
+            if let Some(count) = claims.get_mut(path) {
+                *count -= 1;
+                if *count == 0 {
+                    claims.remove(path);
+                }
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Catalog {
@@ -264,7 +300,28 @@ impl Catalog {
             index: RwLock::new(None),
             live: AtomicBool::new(false),
             ready: tokio::sync::watch::channel(false).0,
+            claims: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
+    }
+
+    /// Claims `paths` (relative) for an API change; see [`Catalog::claims`].
+    pub(crate) fn claim(self: &Arc<Self>, paths: &[&str]) -> Claim {
+        let mut claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+        for path in paths {
+            *claims.entry((*path).to_owned()).or_default() += 1;
+        }
+        Claim {
+            catalog: self.clone(),
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+
+    /// Whether the API is changing `path` right now.
+    pub(crate) fn is_claimed(&self, path: &str) -> bool {
+        self.claims
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(path)
     }
 
     /// Waits until the first walk is done.

@@ -172,15 +172,20 @@ async fn write_file_content(
         // The file or the tree may have changed while the operator decided.
         let path = resolve(access.workspace.root(), &relative).await?;
         check_base(base, current_updated_at(&path).await?, force)?;
-        access.write_file(&path, content.as_bytes()).await?;
-        // The live catalog learns of the write now, so its watcher does not report it a
-        // second time as an outside change.
-        if let Some(catalog) = access.state.catalogs.existing(&access.workspace.id) {
-            let rel = relative.clone();
-            tokio::task::spawn_blocking(move || catalog.sync_silent(&[rel.as_str()]))
+        // The live catalog is told before the write, so its watcher leaves reporting this
+        // change to us and does not record it a second time as an outside change.
+        let claim = access
+            .state
+            .catalogs
+            .existing(&access.workspace.id)
+            .map(|catalog| catalog.claim(&[relative.as_str()]));
+        let written = access.write_file(&path, content.as_bytes()).await;
+        if let Some(claim) = claim {
+            tokio::task::spawn_blocking(move || claim.finish())
                 .await
                 .map_err(ApiError::internal)?;
         }
+        written?;
         tokio::fs::metadata(&path)
             .await
             .map_err(ApiError::internal)?

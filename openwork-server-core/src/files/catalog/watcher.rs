@@ -173,6 +173,10 @@ async fn follow(
 fn reconcile(catalog: &Catalog, events: &FileEvents, batch: Batch) {
     let root = &catalog.root;
     let mut record = |change: Change| {
+        // The API reports its own changes (see `Catalog::claim`).
+        if catalog.is_claimed(&change.path) {
+            return;
+        }
         events.record(
             &catalog.workspace_id,
             change.kind,
@@ -234,7 +238,8 @@ fn reconcile(catalog: &Catalog, events: &FileEvents, batch: Batch) {
         .unwrap_or_else(PoisonError::into_inner);
     let Some(index) = guard.as_mut() else { return };
     for (from, to, moved) in renames {
-        if moved && move_subtree(index, &from, &to) {
+        let claimed = catalog.is_claimed(&from) || catalog.is_claimed(&to);
+        if moved && move_subtree(index, &from, &to) && !claimed {
             events.record(
                 &catalog.workspace_id,
                 FileEventType::Rename,

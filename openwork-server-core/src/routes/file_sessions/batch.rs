@@ -354,22 +354,21 @@ fn apply_write(
             error.message(),
         )));
     }
+    let claim = catalog.map(|catalog| catalog.claim(&[&write.rel]));
     let written = write_atomic(&write.abs, &write.bytes, FileMode::Default)
         .and_then(|()| std::fs::metadata(&write.abs));
+    if let Some(claim) = claim {
+        claim.finish();
+    }
     match written {
-        Ok(metadata) => {
-            if let Some(catalog) = catalog {
-                catalog.sync_silent(&[&write.rel]);
-            }
-            WriteOutcome::Written {
-                updated_at: mtime_ms(&metadata),
-                revision: revision(&metadata),
-                bytes: write.bytes.len(),
-                rel: write.rel,
-                abs: write.abs,
-                previous,
-            }
-        }
+        Ok(metadata) => WriteOutcome::Written {
+            updated_at: mtime_ms(&metadata),
+            revision: revision(&metadata),
+            bytes: write.bytes.len(),
+            rel: write.rel,
+            abs: write.abs,
+            previous,
+        },
         Err(error) => WriteOutcome::Failed(Value::Object(item_error(
             &write.rel,
             "write_failed",

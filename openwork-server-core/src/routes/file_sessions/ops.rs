@@ -118,11 +118,15 @@ pub(super) async fn apply_ops(
         }
         let catalog = catalog.clone();
         let applied = tokio::task::spawn_blocking(move || {
+            let touched: Vec<&str> = [&op.path, &op.from, &op.to]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            let claim = catalog.as_ref().map(|catalog| catalog.claim(&touched));
             let applied = apply(&root, &op);
-            if let (Some(catalog), Some((_, path, to))) = (&catalog, &applied.event) {
-                let mut touched = vec![path.as_str()];
-                touched.extend(to.as_deref());
-                catalog.sync_silent(&touched);
+            if let Some(claim) = claim {
+                claim.finish();
             }
             applied
         })
