@@ -183,17 +183,10 @@ pub(crate) fn read_limit(raw: Option<&str>) -> usize {
 mod tests {
     use super::*;
     use crate::auth::Scope;
-    use crate::workspace::WorkspaceConfig;
     use std::sync::Arc;
 
     fn workspace(path: &Path) -> Workspace {
-        Workspace::from_config(
-            WorkspaceConfig {
-                path: Some(path.to_string_lossy().into_owned()),
-                ..WorkspaceConfig::default()
-            },
-            "/",
-        )
+        Workspace::local(path)
     }
 
     #[tokio::test]

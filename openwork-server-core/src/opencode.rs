@@ -59,6 +59,25 @@ pub(crate) enum OpencodeError {
     Unreachable(String),
 }
 
+impl OpencodeError {
+    /// The answer for a misconfigured connection: `400 opencode_unconfigured` (no base
+    /// URL) or `400 opencode_url_invalid`. Errors met while talking to OpenCode have
+    /// route-specific answers; given one, this is a generic 500.
+    pub(crate) fn configuration_error(&self) -> crate::error::ApiError {
+        let (code, message) = match self {
+            Self::Unconfigured => (
+                "opencode_unconfigured",
+                "OpenCode base URL is missing for this workspace",
+            ),
+            Self::InvalidUrl => ("opencode_url_invalid", "OpenCode base URL is invalid"),
+            Self::Status { .. } | Self::Unreachable(_) => {
+                return crate::error::ApiError::internal(self);
+            }
+        };
+        crate::error::ApiError::new(http::StatusCode::BAD_REQUEST, code, message)
+    }
+}
+
 impl std::fmt::Display for OpencodeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

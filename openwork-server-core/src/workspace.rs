@@ -32,6 +32,28 @@ pub struct WorkspaceConfig {
     pub opencode_password: Option<String>,
 }
 
+impl WorkspaceConfig {
+    /// The optional string fields with their config keys, in the reference's order. The
+    /// OpenCode credentials come last: `server.json` stores them, the API nests them.
+    pub(crate) fn optional_fields(&self) -> [(&'static str, &Option<String>); 13] {
+        [
+            ("remoteType", &self.remote_type),
+            ("baseUrl", &self.base_url),
+            ("directory", &self.directory),
+            ("displayName", &self.display_name),
+            ("openworkHostUrl", &self.openwork_host_url),
+            ("openworkToken", &self.openwork_token),
+            ("openworkWorkspaceId", &self.openwork_workspace_id),
+            ("openworkWorkspaceName", &self.openwork_workspace_name),
+            ("sandboxBackend", &self.sandbox_backend),
+            ("sandboxRunId", &self.sandbox_run_id),
+            ("sandboxContainerName", &self.sandbox_container_name),
+            ("opencodeUsername", &self.opencode_username),
+            ("opencodePassword", &self.opencode_password),
+        ]
+    }
+}
+
 /// Whether a workspace is a folder on this host or another server's workspace.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -160,20 +182,11 @@ impl Workspace {
             "workspaceType".into(),
             serde_json::to_value(self.workspace_type).unwrap_or(Value::Null),
         );
-        let copied = [
-            ("remoteType", &c.remote_type),
-            ("baseUrl", &c.base_url),
-            ("directory", &c.directory),
-            ("displayName", &c.display_name),
-            ("openworkHostUrl", &c.openwork_host_url),
-            ("openworkToken", &c.openwork_token),
-            ("openworkWorkspaceId", &c.openwork_workspace_id),
-            ("openworkWorkspaceName", &c.openwork_workspace_name),
-            ("sandboxBackend", &c.sandbox_backend),
-            ("sandboxRunId", &c.sandbox_run_id),
-            ("sandboxContainerName", &c.sandbox_container_name),
-        ];
-        for (key, value) in copied {
+        for (key, value) in c.optional_fields() {
+            // The credentials are reported inside `opencode` below.
+            if key.starts_with("opencode") {
+                continue;
+            }
             // SECURITY: `openworkToken` reaches another server; viewers must not see it (D2).
             if key == "openworkToken" && !show_secrets {
                 continue;
@@ -201,6 +214,20 @@ impl Workspace {
             out.insert("opencode".into(), Value::Object(opencode));
         }
         Value::Object(out)
+    }
+}
+
+#[cfg(test)]
+impl Workspace {
+    /// A local workspace at `path` with nothing else configured, for unit tests.
+    pub(crate) fn local(path: &std::path::Path) -> Self {
+        Self::from_config(
+            WorkspaceConfig {
+                path: Some(path.to_string_lossy().into_owned()),
+                ..WorkspaceConfig::default()
+            },
+            "/",
+        )
     }
 }
 

@@ -101,22 +101,7 @@ fn workspace_entry(workspace: &Workspace) -> Value {
         WorkspaceType::Remote => "remote",
     };
     entry.insert("workspaceType".into(), kind.into());
-    let optional = [
-        ("remoteType", &c.remote_type),
-        ("baseUrl", &c.base_url),
-        ("directory", &c.directory),
-        ("displayName", &c.display_name),
-        ("openworkHostUrl", &c.openwork_host_url),
-        ("openworkToken", &c.openwork_token),
-        ("openworkWorkspaceId", &c.openwork_workspace_id),
-        ("openworkWorkspaceName", &c.openwork_workspace_name),
-        ("sandboxBackend", &c.sandbox_backend),
-        ("sandboxRunId", &c.sandbox_run_id),
-        ("sandboxContainerName", &c.sandbox_container_name),
-        ("opencodeUsername", &c.opencode_username),
-        ("opencodePassword", &c.opencode_password),
-    ];
-    for (key, value) in optional {
+    for (key, value) in c.optional_fields() {
         if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
             entry.insert(key.into(), value.into());
         }

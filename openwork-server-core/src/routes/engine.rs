@@ -22,16 +22,9 @@ pub(super) fn router() -> Router<AppState> {
 /// The contract's answer for each way a reload can fail.
 fn reload_error(error: OpencodeError) -> ApiError {
     match error {
-        OpencodeError::Unconfigured => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "opencode_unconfigured",
-            "OpenCode base URL is missing for this workspace",
-        ),
-        OpencodeError::InvalidUrl => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "opencode_url_invalid",
-            "OpenCode base URL is invalid",
-        ),
+        configuration @ (OpencodeError::Unconfigured | OpencodeError::InvalidUrl) => {
+            configuration.configuration_error()
+        }
         OpencodeError::Status { status, body } => ApiError::new(
             StatusCode::BAD_GATEWAY,
             "opencode_reload_failed",

@@ -80,16 +80,9 @@ fn session_path(session_id: &str, rest: &str) -> String {
 /// The contract's answer for a failed call to OpenCode about `path`.
 fn upstream_error(error: OpencodeError, path: &str) -> ApiError {
     match error {
-        OpencodeError::Unconfigured => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "opencode_unconfigured",
-            "OpenCode base URL is missing for this workspace",
-        ),
-        OpencodeError::InvalidUrl => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "opencode_url_invalid",
-            "OpenCode base URL is invalid",
-        ),
+        configuration @ (OpencodeError::Unconfigured | OpencodeError::InvalidUrl) => {
+            configuration.configuration_error()
+        }
         OpencodeError::Status { status: 404, .. } if path.starts_with("/session/") => {
             ApiError::new(
                 StatusCode::NOT_FOUND,

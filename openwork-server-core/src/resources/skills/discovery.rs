@@ -384,7 +384,6 @@ pub(crate) fn discover(home: &Path, workspace: &Workspace, include_global: bool)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workspace::WorkspaceConfig;
 
     fn write(path: &Path, text: &str) {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -392,13 +391,7 @@ mod tests {
     }
 
     fn workspace(path: &Path) -> Workspace {
-        Workspace::from_config(
-            WorkspaceConfig {
-                path: Some(path.to_string_lossy().into_owned()),
-                ..WorkspaceConfig::default()
-            },
-            "/",
-        )
+        Workspace::local(path)
     }
 
     #[test]
