@@ -24,6 +24,7 @@ mod sessions;
 mod skills;
 mod status;
 mod tokens;
+mod ui;
 mod workspace_admin;
 mod workspaces;
 
@@ -82,6 +83,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(files_content::router())
         .merge(sessions::router())
         .merge(proxy::router())
+        .merge(ui::router())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(state)

@@ -1,0 +1,124 @@
+//! The toy UI (contract §10.4): `GET /ui`, `GET /w/:id/ui` and `GET /ui/assets/:name`, a
+//! small static page of our own that drives the public API from the browser with a token
+//! taken from the URL fragment. No auth: the page holds no secret, the API calls it makes do.
+//!
+//! The assets are compiled into the binary so the server needs no files beside it. The
+//! `OPENWORK_TOY_UI` switch is read on every request, like the reference.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::config::Switches;
+use crate::error::ApiError;
+use crate::pipeline::extract::PathParams;
+use crate::state::AppState;
+
+/// The page itself, served for `/ui` and `/w/:id/ui` alike.
+const INDEX_HTML: &str = include_str!("../../assets/ui/index.html");
+
+/// One file under `/ui/assets/`.
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    body: &'static str,
+}
+
+/// The only assets there are; any other name is a plain 404.
+const ASSETS: [Asset; 3] = [
+    Asset {
+        name: "toy.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("../../assets/ui/toy.css"),
+    },
+    Asset {
+        name: "toy.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../assets/ui/toy.js"),
+    },
+    Asset {
+        name: "openwork-mark.svg",
+        content_type: "image/svg+xml; charset=utf-8",
+        body: include_str!("../../assets/ui/openwork-mark.svg"),
+    },
+];
+
+/// This resource's routes. `HEAD` is answered by the same handlers without a body (D13).
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ui", get(get_page))
+        .route("/w/{id}/ui", get(get_page))
+        .route("/ui/assets/{name}", get(get_asset))
+}
+
+/// `404 ui_disabled` unless `OPENWORK_TOY_UI` is on right now.
+fn ensure_enabled(state: &AppState) -> Result<(), ApiError> {
+    if Switches::read(&state.env).toy_ui {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "ui_disabled",
+        "Toy UI is disabled",
+    ))
+}
+
+/// A static body with its type; never cached, so a server upgrade is picked up at once.
+fn static_response(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The HTML page. The mounted form does not check the id: the page reads it from its own
+/// path and the API answers for unknown ids.
+async fn get_page(State(state): State<AppState>) -> Result<Response, ApiError> {
+    ensure_enabled(&state)?;
+    Ok(static_response("text/html; charset=utf-8", INDEX_HTML))
+}
+
+/// One of the three assets; an unknown name is `404 not_found` whether or not the UI is on,
+/// as if the route did not exist.
+async fn get_asset(
+    State(state): State<AppState>,
+    PathParams(name): PathParams<String>,
+) -> Result<Response, ApiError> {
+    let asset = ASSETS
+        .iter()
+        .find(|asset| asset.name == name)
+        .ok_or_else(ApiError::not_found)?;
+    ensure_enabled(&state)?;
+    Ok(static_response(asset.content_type, asset.body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_links_only_its_own_assets() {
+        assert!(INDEX_HTML.contains("<title>OpenWork Toy UI</title>"));
+        for asset in &ASSETS {
+            assert!(!asset.body.is_empty(), "{} is empty", asset.name);
+        }
+        // No external resources: the page must work on a machine without network.
+        for link in ["src=\"http", "href=\"http", "src=\"//", "href=\"//"] {
+            assert!(
+                !INDEX_HTML.contains(link),
+                "external resource in index.html: {link}"
+            );
+        }
+        assert!(!ASSETS[0].body.contains("url(http") && !ASSETS[0].body.contains("@import"));
+        assert!(
+            !ASSETS[1].body.contains("://"),
+            "toy.js must only call its own origin"
+        );
+    }
+}
