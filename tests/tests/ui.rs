@@ -48,6 +48,25 @@ async fn the_page_is_served_without_auth_at_ui_and_under_a_workspace_mount() {
 }
 
 #[tokio::test]
+async fn the_page_may_only_talk_to_its_own_origin_and_is_never_framed() {
+    let server = TestServer::start().await;
+    let page = get(&server, "/ui").await;
+    let policy = page.header("content-security-policy").unwrap_or_default();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(
+            policy.contains(directive),
+            "{directive} missing from {policy:?}"
+        );
+    }
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+}
+
+#[tokio::test]
 async fn each_asset_has_its_type_and_the_page_links_all_of_them() {
     let server = TestServer::start().await;
     let page = get(&server, "/ui").await;

@@ -77,11 +77,26 @@ fn static_response(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
+/// SECURITY: the page holds a bearer token and offers Allow buttons for approvals, so it
+/// may load and call only its own origin, and no other site may frame it (clickjacking).
+const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 /// The HTML page. The mounted form does not check the id: the page reads it from its own
 /// path and the API answers for unknown ids.
 async fn get_page(State(state): State<AppState>) -> Result<Response, ApiError> {
     ensure_enabled(&state)?;
-    Ok(static_response("text/html; charset=utf-8", INDEX_HTML))
+    let mut response = static_response("text/html; charset=utf-8", INDEX_HTML);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PAGE_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
 }
 
 /// One of the three assets; an unknown name is `404 not_found` whether or not the UI is on,
