@@ -20,6 +20,7 @@ mod inbox;
 mod mcp;
 mod plugins;
 mod proxy;
+mod runtime;
 mod sessions;
 mod skills;
 mod status;
@@ -82,6 +83,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(files_content::router())
         .merge(sessions::router())
         .merge(proxy::router())
+        .merge(runtime::router())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(state)
