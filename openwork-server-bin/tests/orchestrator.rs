@@ -249,9 +249,14 @@ impl Orchestrator {
         }
     }
 
-    /// Whether our server had been started when things went wrong.
+    /// Whether our server had been started when things went wrong (in either log
+    /// format).
     fn server_spawned(&self) -> bool {
-        self.log.iter().any(|l| l.contains(SERVER_SPAWNED))
+        self.log.iter().any(|l| {
+            l.contains(SERVER_SPAWNED)
+                || (l.contains(r#""body":"Process spawned""#)
+                    && l.contains(r#""service.component":"openwork-server""#))
+        })
     }
 
     fn transcript(&self) -> String {
@@ -353,31 +358,14 @@ async fn serve_check_with_events_accepts_our_server() {
     for attempt in 1..=ATTEMPTS {
         let sandbox = Sandbox::new();
         let port = free_port();
-        let mut run = sandbox.serve(port, &["--check", "--check-events"]);
+        let mut run = sandbox.serve(port, &["--check", "--check-events", "--log-format", "json"]);
         let status = run.wait_exit(CHECK_TIMEOUT).await;
         if status.is_none() {
             run.stop().await;
         }
         let transcript = run.transcript();
         if status.is_some_and(|s| s.success()) {
-            assert!(transcript.contains("Checks: ok"), "{transcript}");
-            // Every check it makes of us was answered.
-            for line in [
-                "[openwork-server] OpenWork server listening on http://127.0.0.1:",
-                "GET /health 200",
-                "GET /workspaces 200",
-                "GET /approvals 200",
-                "POST /tokens 201",
-            ] {
-                assert!(transcript.contains(line), "no {line:?} in:\n{transcript}");
-            }
-            let config_read = run
-                .log
-                .iter()
-                .any(|l| l.contains("GET /workspace/ws_") && l.contains("/config 200"));
-            assert!(config_read, "no workspace config read:\n{transcript}");
-            // It stopped our server on its way out: the port is free again.
-            assert!(port_is_free(port), "port {port} still taken");
+            check_records(&run.log, port);
             return;
         }
         assert!(
@@ -391,6 +379,69 @@ async fn serve_check_with_events_accepts_our_server() {
         "openwork serve --check never got to our server in {ATTEMPTS} attempts:\n{}",
         failures.join("\n----\n")
     );
+}
+
+/// What a successful `--check --log-format json` run printed: every line a JSON log
+/// record; our own records passed through as we wrote them (our resource, not wrapped in
+/// the orchestrator's); each check it makes of us answered; the checks passed.
+fn check_records(log: &[String], port: u16) {
+    let transcript = log.join("\n");
+    let records: Vec<Value> = log
+        .iter()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a JSON record ({e}): {line}\n{transcript}"))
+        })
+        .collect();
+    let ours: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["resource"]["service.name"] == "openwork-server")
+        .collect();
+    for record in &ours {
+        assert!(
+            record["timeUnixNano"].is_string() && record["severityText"].is_string(),
+            "{record}"
+        );
+        assert_eq!(
+            record["resource"]["service.version"],
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    let said = |body: &str| ours.iter().any(|r| r["body"] == body);
+    assert!(
+        said(&format!(
+            "OpenWork server listening on http://127.0.0.1:{port}"
+        )),
+        "{transcript}"
+    );
+    for (method, path, status) in [
+        ("GET", "/health", 200),
+        ("GET", "/workspaces", 200),
+        ("GET", "/approvals", 200),
+        ("POST", "/tokens", 201),
+    ] {
+        let answered = ours.iter().any(|r| {
+            let a = &r["attributes"];
+            a["method"] == method && a["path"] == path && a["status"] == status
+        });
+        assert!(
+            answered,
+            "no {method} {path} {status} from us:\n{transcript}"
+        );
+    }
+    let config_read = ours.iter().any(|r| {
+        let path = r["attributes"]["path"].as_str().unwrap_or_default();
+        path.starts_with("/workspace/ws_")
+            && path.ends_with("/config")
+            && r["attributes"]["status"] == 200
+    });
+    assert!(config_read, "no workspace config read:\n{transcript}");
+    let checks_ok = records.iter().any(|r| {
+        r["body"] == "Checks ok" && r["attributes"]["service.component"] == "openwork-orchestrator"
+    });
+    assert!(checks_ok, "{transcript}");
+    // It stopped our server on its way out: the port is free again.
+    assert!(port_is_free(port), "port {port} still taken");
 }
 
 // ---------------------------------------------------------------------------------------
