@@ -19,6 +19,7 @@ use crate::auth::extract::{ClientAuth, HostAuth};
 use crate::config::EnvSource;
 use crate::error::ApiError;
 use crate::pipeline::extract::JsonObject;
+use crate::proxy::ProxyClient;
 use crate::state::AppState;
 
 /// How long one exchange with the control server may take, connecting and reading the
@@ -46,7 +47,7 @@ async fn get_runtime_versions(
 ) -> Result<Response, ApiError> {
     let control = ControlServer::from_env(&state.env)?;
     let answer = control
-        .call(&state, Method::GET, "/runtime/versions", None)
+        .call(&state.proxy_client, Method::GET, "/runtime/versions", None)
         .await?;
     Ok((StatusCode::OK, Json(answer)).into_response())
 }
@@ -61,7 +62,12 @@ async fn upgrade_runtime(
     let control = ControlServer::from_env(&state.env)?;
     let body = Value::Object(body);
     let answer = control
-        .call(&state, Method::POST, "/runtime/upgrade", Some(&body))
+        .call(
+            &state.proxy_client,
+            Method::POST,
+            "/runtime/upgrade",
+            Some(&body),
+        )
         .await?;
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
@@ -117,7 +123,7 @@ impl ControlServer {
     /// [`CONTROL_TIMEOUT`]. A 2xx answer gives its JSON; anything else is an [`ApiError`].
     async fn call(
         &self,
-        state: &AppState,
+        client: &ProxyClient,
         method: Method,
         path: &str,
         body: Option<&Value>,
@@ -148,7 +154,7 @@ impl ControlServer {
             );
         }
         let exchange = async {
-            let response = state.proxy_client.send(request).await?;
+            let response = client.send(request).await?;
             let status = response.status();
             let limited = http_body_util::Limited::new(response.into_body(), MAX_CONTROL_BODY);
             let bytes = limited
@@ -244,6 +250,27 @@ mod tests {
         for bad in ["", "not a url", "127.0.0.1:9000", "https://h", "/path"] {
             assert!(uri(bad).is_none(), "{bad:?}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_control_server_that_never_answers_is_a_502_after_the_time_limit() {
+        // The kernel accepts the connection; nobody ever reads or answers. Paused time
+        // runs ahead to the time limit as soon as everything waits.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let control = control(&format!("http://{}", silent.local_addr().unwrap()));
+        let started = tokio::time::Instant::now();
+        let error = control
+            .call(&ProxyClient::new(), Method::GET, "/runtime/versions", None)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (error.status, error.message.as_ref()),
+            (
+                StatusCode::BAD_GATEWAY,
+                "Runtime control server is unreachable"
+            )
+        );
+        assert!(started.elapsed() >= CONTROL_TIMEOUT);
     }
 
     #[test]
