@@ -64,6 +64,16 @@ impl ProxyClient {
         Self(client)
     }
 
+    /// Sends `request` and gives the upstream's response as it comes (the body not read
+    /// yet); the error is the whole cause chain as text. For callers that read a small
+    /// answer themselves, under their own time limit.
+    pub(crate) async fn send(
+        &self,
+        request: Request<Body>,
+    ) -> Result<http::Response<hyper::body::Incoming>, String> {
+        self.0.request(request).await.map_err(|e| cause_chain(&e))
+    }
+
     /// Sends `request` and answers the upstream's response with its body streamed; the
     /// error is the whole cause chain as text.
     pub(crate) async fn forward(

@@ -20,6 +20,7 @@ mod inbox;
 mod mcp;
 mod plugins;
 mod proxy;
+mod runtime;
 mod sessions;
 mod skills;
 mod status;
@@ -84,6 +85,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(sessions::router())
         .merge(proxy::router())
         .merge(ui::router())
+        .merge(runtime::router())
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .with_state(state)
