@@ -133,6 +133,15 @@ describe('openwork-server npm packages', () => {
     assert.ok(await h.portClosed(run.port), 'the port is released');
   });
 
+  it('SIGKILL to the launcher alone: the server notices and shuts down, freeing the port', TEST_TIMEOUT, async () => {
+    const run = await start();
+    assert.equal((await h.get(run.port, '/health')).status, 200);
+    process.kill(run.launcher.pid, 'SIGKILL');
+    assert.deepEqual(await run.exited, { code: null, signal: 'SIGKILL' });
+    await h.assertGone(run.serverPid, 'server');
+    assert.ok(await h.portClosed(run.port), 'the port is released');
+  });
+
   it("passes the server's exit code through: a bad --port is the server's error, exit 1", () => {
     const result = h.runCommand(command, ['--port', '99999'], h.cleanEnv());
     assert.equal(result.status, 1);

@@ -3,6 +3,7 @@
 //! that wrappers parse, and serves until SIGINT or SIGTERM.
 
 mod cli;
+mod launcher;
 mod prompter;
 
 use openwork_server_core::{BoundServer, EnvSource, Server, TokenSource, VERSION, logging};
@@ -60,6 +61,10 @@ async fn main() -> ExitCode {
         }
     };
     tokio::spawn(signals.stop(server.shutdown_token()));
+    tokio::spawn(launcher::watch(
+        env.get_non_empty(launcher::LAUNCHER_PID_ENV),
+        server.shutdown_token(),
+    ));
     let bound = match server.bind().await {
         Ok(bound) => bound,
         Err(error) => {

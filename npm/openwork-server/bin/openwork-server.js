@@ -7,11 +7,10 @@
 // - SIGINT, SIGTERM and SIGHUP sent to this launcher are passed on to the server;
 // - the launcher exits with the server's exit code, or dies of the same signal.
 //
-// SIGKILL cannot be caught: killing only the launcher's pid with SIGKILL leaves the server
-// running (re-parented to init), and Linux can tie a child to its parent's death only from
-// the child's side. The server runs in the launcher's process group, so supervisors that
-// kill the group (`kill -KILL -- -<pgid>`, systemd's control-group kill, a terminal
-// closing) still stop both.
+// SIGKILL cannot be caught, so the launcher names itself to the server in
+// OPENWORK_SERVER_LAUNCHER_PID: the server watches its parent and shuts down gracefully
+// once the launcher is gone (within about a quarter of a second), so killing the launcher
+// any way never leaves an orphaned server holding the port.
 
 const { spawn } = require('node:child_process');
 const os = require('node:os');
@@ -44,7 +43,11 @@ for (const signal of FORWARDED_SIGNALS) {
   process.on(signal, forward);
 }
 
-child = spawn(resolved.path, process.argv.slice(2), { stdio: 'inherit', windowsHide: true });
+child = spawn(resolved.path, process.argv.slice(2), {
+  stdio: 'inherit',
+  windowsHide: true,
+  env: { ...process.env, OPENWORK_SERVER_LAUNCHER_PID: String(process.pid) },
+});
 
 child.on('error', (error) => {
   process.stderr.write(`openwork-server: cannot start ${resolved.path}: ${error.message}\n`);
