@@ -1,0 +1,41 @@
+//! A window that shows the in-process OpenWork server's URL and a button that triggers a
+//! write, which the plugin asks about in a native dialog.
+//!
+//! Run it with `cargo run -p openwork-tauri-demo`. The workspace is
+//! `$OPENWORK_DEMO_WORKSPACE`, or a folder under the system's temp directory.
+
+use std::path::PathBuf;
+use tauri_plugin_openwork::OpenworkExt;
+
+fn main() {
+    let workspace = std::env::var_os("OPENWORK_DEMO_WORKSPACE").map_or_else(
+        || std::env::temp_dir().join("openwork-demo-workspace"),
+        PathBuf::from,
+    );
+    if let Err(error) = std::fs::create_dir_all(&workspace) {
+        eprintln!(
+            "cannot create the demo workspace {}: {error}",
+            workspace.display()
+        );
+        return;
+    }
+    let result = tauri::Builder::default()
+        // Native approval dialogs need the dialog plugin, registered first.
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(
+            tauri_plugin_openwork::Builder::new()
+                .workspace(workspace.to_string_lossy().into_owned())
+                .port(0)
+                .build(),
+        )
+        .setup(|app| {
+            let info = app.openwork().info(false)?;
+            // Scripts wait for this line to know the app is up.
+            println!("OpenWork demo: server at {}", info.base_url);
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+    if let Err(error) = result {
+        eprintln!("the OpenWork demo failed: {error}");
+    }
+}
