@@ -533,3 +533,24 @@ async fn stopping_ends_open_event_streams_and_denies_pending_writes() {
     assert_denied(write.await.unwrap(), "denied").await;
     assert!(app.try_state::<tauri_plugin_openwork::Openwork>().is_some());
 }
+
+#[test]
+fn exiting_the_app_stops_the_server() {
+    let folders = Folders::new();
+    let app = webview_app(&folders);
+    window(&app);
+    let addr = app.openwork().local_addr().unwrap();
+    assert!(std::net::TcpStream::connect(addr).is_ok());
+    // Closing the last window ends the (mock) event loop with `RunEvent::Exit`, as in an
+    // app whose user closes it.
+    app.run_return(|handle, event| {
+        if let tauri::RunEvent::Ready = event {
+            let window = handle.get_webview_window("main").unwrap();
+            std::thread::spawn(move || window.close().unwrap());
+        }
+    });
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "port closed on exit"
+    );
+}

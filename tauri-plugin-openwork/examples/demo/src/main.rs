@@ -2,9 +2,12 @@
 //! write, which the plugin asks about in a native dialog.
 //!
 //! Run it with `cargo run -p openwork-tauri-demo`. The workspace is
-//! `$OPENWORK_DEMO_WORKSPACE`, or a folder under the system's temp directory.
+//! `$OPENWORK_DEMO_WORKSPACE`, or a folder under the system's temp directory. With
+//! `OPENWORK_DEMO_AUTOWRITE=1` the page presses its own button once loaded (for the
+//! end-to-end check in `scripts/test-desktop`).
 
 use std::path::PathBuf;
+use tauri::webview::PageLoadEvent;
 use tauri_plugin_openwork::OpenworkExt;
 
 fn main() {
@@ -28,6 +31,14 @@ fn main() {
                 .port(0)
                 .build(),
         )
+        .on_page_load(|webview, payload| {
+            let autowrite = std::env::var_os("OPENWORK_DEMO_AUTOWRITE").is_some_and(|v| v == "1");
+            if autowrite && payload.event() == PageLoadEvent::Finished {
+                if let Err(error) = webview.eval("window.openworkDemo.autoWrite()") {
+                    eprintln!("cannot start the automatic write: {error}");
+                }
+            }
+        })
         .setup(|app| {
             let info = app.openwork().info(false)?;
             // Scripts wait for this line to know the app is up.
