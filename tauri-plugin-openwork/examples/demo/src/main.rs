@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use tauri::webview::PageLoadEvent;
 use tauri_plugin_openwork::OpenworkExt;
 
+// `generate_context!` expands to code that exits the process on a broken embedded config.
+#[allow(clippy::exit)]
 fn main() {
     let workspace = std::env::var_os("OPENWORK_DEMO_WORKSPACE").map_or_else(
         || std::env::temp_dir().join("openwork-demo-workspace"),
