@@ -78,6 +78,12 @@ impl<R: Runtime> ApprovalPrompter for NativePrompter<R> {
         self.lock()
             .waiting
             .push_back((request.clone(), approvals.clone()));
+        // A reply can land between the gate raising the request and this call; its close
+        // notice then came before the request was queued, and the queue must not wait on it.
+        if !approvals.pending().iter().any(|p| p.id == request.id) {
+            self.request_closed(&request.id);
+            return;
+        }
         self.show_next();
     }
 
@@ -154,7 +160,69 @@ fn close_dialog(_title: String) {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use openwork_server_core::{Actor, Scope};
+    use openwork_server_core::approvals::ApprovalAsk;
+    use openwork_server_core::{Actor, ApprovalMode, Scope};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn showing<R: Runtime>(prompter: &NativePrompter<R>) -> Option<String> {
+        prompter.lock().showing.clone()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_request_answered_before_it_was_queued_never_blocks_the_queue() {
+        let app = tauri::test::mock_builder()
+            .plugin(tauri_plugin_dialog::init())
+            .build(tauri::test::mock_context(tauri::test::noop_assets()))
+            .unwrap();
+        let prompter = Arc::new(NativePrompter::new(app.handle().clone()));
+        let approvals = Approvals::new(
+            ApprovalMode::Manual,
+            Duration::from_secs(30),
+            Some(prompter.clone()),
+        );
+        // Its close notice came first: the request is no longer pending when it arrives.
+        let gone = ApprovalRequest {
+            workspace_id: "ws_1".into(),
+            action: "skills.upsert".into(),
+            summary: "Upsert skill gone".into(),
+            paths: Vec::new(),
+            actor: Actor::remote("t", Scope::Collaborator, None),
+            id: "gone".into(),
+            created_at: 0,
+        };
+        prompter.request_opened(&gone, &approvals);
+        assert_eq!(showing(&prompter), None);
+        assert!(prompter.lock().waiting.is_empty());
+
+        // The next request is shown at once, and answering it clears the queue.
+        let ask = tokio::spawn({
+            let approvals = approvals.clone();
+            async move {
+                approvals
+                    .ask(ApprovalAsk {
+                        workspace_id: "ws_1".into(),
+                        action: "skills.upsert".into(),
+                        summary: "Upsert skill next".into(),
+                        paths: Vec::new(),
+                        actor: Actor::remote("t", Scope::Collaborator, None),
+                    })
+                    .await
+            }
+        });
+        let mut id = None;
+        for _ in 0..100 {
+            id = showing(&prompter);
+            if id.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let id = id.expect("the next request is shown");
+        assert!(approvals.respond(&id, true));
+        assert!(ask.await.unwrap().allowed());
+        assert_eq!(showing(&prompter), None);
+    }
 
     #[test]
     fn the_dialog_names_action_workspace_and_paths() {
