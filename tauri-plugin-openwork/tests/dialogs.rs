@@ -16,12 +16,33 @@ use tauri::test::MockRuntime;
 use tauri::utils::acl::ExecutionContext;
 use tauri_plugin_openwork::{DIALOG_TITLE, OpenworkExt, ServerInfo};
 
+/// Runs GTK's main loop on a thread of its own, as Tauri's event loop does on an app's main
+/// thread (the mock runtime has none). Dialogs are then built and closed on that thread, the
+/// way they are in an app.
+fn start_gtk_main_loop() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let (ready, started) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let init = gtk::init();
+            let failed = init.is_err();
+            ready.send(init.map_err(|e| e.to_string())).unwrap();
+            if !failed {
+                gtk::main();
+            }
+        });
+        let init = started.recv().unwrap();
+        assert!(init.is_ok(), "GTK starts on the X display: {init:?}");
+    });
+}
+
 /// A mock app with the dialog plugin and native approvals.
 fn dialog_app(folders: &Folders, timeout: Duration) -> tauri::App<MockRuntime> {
     assert!(
         std::env::var_os("DISPLAY").is_some(),
         "these tests show real dialogs and need an X display: run scripts/test-desktop"
     );
+    start_gtk_main_loop();
     app_allowing(
         vec![tauri_plugin_dialog::init(), folders.plugin(timeout).build()],
         &COMMANDS,
@@ -50,7 +71,8 @@ async fn wait_dialog() -> String {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("no approval dialog appeared");
+    let (_, unmapped) = xdotool(&["search", "--name", DIALOG_TITLE]);
+    panic!("no approval dialog appeared (windows with that title, mapped or not: {unmapped:?})");
 }
 
 /// The visible approval dialogs' window ids.
