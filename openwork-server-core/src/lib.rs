@@ -44,7 +44,7 @@ pub use approvals::{ApprovalMode, ApprovalOutcome, ApprovalPrompter, ApprovalReq
 pub use auth::{Actor, ActorKind, Scope};
 pub use config::{CliOverrides, ConfigError, EnvSource, LogFormat, ServerConfig, TokenSource};
 pub use error::ApiError;
-pub use server::{BoundServer, Server, ServerBuilder};
+pub use server::{BoundServer, Server, ServerBuilder, ServerHandle};
 
 /// Test hook for the cargo-fuzz targets in `fuzz/` (not an API: hidden, unstable).
 #[doc(hidden)]

@@ -22,10 +22,13 @@ use tokio_util::sync::CancellationToken;
 use tower::Service;
 
 use crate::approvals::{ApprovalPrompter, Approvals};
+use crate::auth::Scope;
 use crate::config::{self, CliOverrides, ConfigError, EnvSource, ServerConfig};
+use crate::error::ApiError;
 use crate::pipeline::{self, Pipeline};
 use crate::state::AppState;
-use crate::tokens::TokenStore;
+use crate::tokens::{IssuedToken, TokenStore};
+use crate::workspace::Workspace;
 
 /// Keep-alive connections idle this long are closed (the reference's `idleTimeout`).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -161,6 +164,14 @@ impl Server {
         pipeline::app(self.state.clone())
     }
 
+    /// A cheap-to-clone handle to the server's services, which stays valid while the server
+    /// runs: hosts answer approvals, issue tokens and read the workspace list through it.
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle {
+            state: self.state.clone(),
+        }
+    }
+
     /// Binds the configured host and port. The address is reused at once after a previous
     /// process on the same port exits.
     pub async fn bind(self) -> std::io::Result<BoundServer> {
@@ -171,6 +182,19 @@ impl Server {
             .ok_or_else(|| std::io::Error::other(format!("cannot resolve host {host}")))?;
         let listener = bind_listener(addr)
             .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        self.bound(listener)
+    }
+
+    /// Takes a socket the host has already bound (for hosts that must know the address
+    /// synchronously, such as a desktop app's setup hook). The configured host and port are
+    /// not used. Must be called inside a Tokio runtime context (`Handle::enter`): the
+    /// listener and the file watchers register with it.
+    pub fn bind_std(self, listener: std::net::TcpListener) -> std::io::Result<BoundServer> {
+        listener.set_nonblocking(true)?;
+        self.bound(TcpListener::from_std(listener)?)
+    }
+
+    fn bound(self, listener: TcpListener) -> std::io::Result<BoundServer> {
         let local_addr = listener.local_addr()?;
         // File watchers start with the server, so reload events cover the whole run.
         let watched = crate::watch::start(&self.state);
@@ -182,6 +206,60 @@ impl Server {
             listener,
             local_addr,
         })
+    }
+}
+
+/// A handle to a built server's services (see [`Server::handle`]), for hosts that run the
+/// server in-process and act on it directly instead of over HTTP.
+#[derive(Clone)]
+pub struct ServerHandle {
+    state: AppState,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle").finish_non_exhaustive()
+    }
+}
+
+impl ServerHandle {
+    /// The resolved configuration (including the client and host tokens).
+    pub fn config(&self) -> &ServerConfig {
+        &self.state.config
+    }
+
+    /// The approval gate: list pending requests and answer them as `POST /approvals/:id`
+    /// does.
+    pub fn approvals(&self) -> &Approvals {
+        &self.state.approvals
+    }
+
+    /// The current workspaces in order (the first is the active one); workspace management
+    /// routes may have changed the configured list since startup.
+    pub fn workspaces(&self) -> Vec<Workspace> {
+        self.state.workspaces().items.clone()
+    }
+
+    /// Issues a scoped token as `POST /tokens` does, persisted in the token store; refused
+    /// in read-only mode like the route.
+    pub async fn create_token(
+        &self,
+        scope: Scope,
+        label: Option<String>,
+    ) -> Result<IssuedToken, ApiError> {
+        if self.state.config.read_only {
+            return Err(ApiError::read_only());
+        }
+        self.state
+            .tokens
+            .create(scope, label)
+            .await
+            .map_err(ApiError::internal)
+    }
+
+    /// The token whose cancellation shuts the server down.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.state.shutdown.clone()
     }
 }
 
