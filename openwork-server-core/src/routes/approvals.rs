@@ -16,6 +16,7 @@ use crate::state::AppState;
 #[utoipa::path(
     get,
     path = "/approvals",
+    summary = "List pending write requests",
     tag = "approvals",
     security(("hostToken" = []), ("bearer" = ["owner"])),
     responses((status = 200, description = "Pending requests, oldest first", body = schemas::server::ApprovalList)),
@@ -28,6 +29,7 @@ pub(super) async fn list_approvals(State(state): State<AppState>, _host: HostAut
 #[utoipa::path(
     post,
     path = "/approvals/{id}",
+    summary = "Answer a write request",
     tag = "approvals",
     params(("id" = String, Path, description = "Approval request id")),
     security(("hostToken" = []), ("bearer" = ["owner"])),

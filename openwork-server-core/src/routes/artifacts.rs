@@ -35,6 +35,7 @@ fn outbox_enabled(state: &AppState) -> bool {
 #[utoipa::path(
     get,
     path = "/workspace/{id}/artifacts",
+    summary = "List the outbox",
     tag = "artifacts",
     params(WorkspaceId),
     security(("bearer" = ["viewer"])),
@@ -61,6 +62,7 @@ async fn list_artifacts(
 #[utoipa::path(
     get,
     path = "/workspace/{id}/artifacts/{artifact_id}",
+    summary = "Download an artifact",
     tag = "artifacts",
     params(WorkspaceId, ("artifact_id" = String, Path, description = "An `id` from the listing")),
     security(("bearer" = ["viewer"])),

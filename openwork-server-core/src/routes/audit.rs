@@ -26,6 +26,7 @@ pub(super) struct LimitQuery {
 #[utoipa::path(
     get,
     path = "/workspace/{id}/audit",
+    summary = "Read the audit log",
     tag = "audit",
     params(WorkspaceId, LimitQuery),
     security(("bearer" = ["viewer"])),

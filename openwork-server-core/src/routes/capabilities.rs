@@ -16,6 +16,7 @@ use crate::state::AppState;
 #[utoipa::path(
     get,
     path = "/capabilities",
+    summary = "What this server can do",
     tag = "status",
     security(("bearer" = ["viewer"])),
     responses((status = 200, description = "What this server can do now", body = schemas::server::Capabilities)),
@@ -31,6 +32,7 @@ pub(super) async fn get_capabilities(
 #[utoipa::path(
     get,
     path = "/w/{id}/capabilities",
+    summary = "What this server can do (workspace mount)",
     tag = "status",
     params(WorkspaceId),
     security(("bearer" = ["viewer"])),

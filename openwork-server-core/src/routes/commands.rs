@@ -107,6 +107,7 @@ async fn global_commands(home: &Path) -> Result<Vec<CommandItem>, ApiError> {
 #[utoipa::path(
     get,
     path = "/workspace/{id}/commands",
+    summary = "List commands",
     tag = "commands",
     params(
         WorkspaceId,
@@ -135,6 +136,7 @@ pub(super) async fn list_commands(
 #[utoipa::path(
     post,
     path = "/workspace/{id}/commands",
+    summary = "Create or replace a command",
     tag = "commands",
     params(WorkspaceId),
     security(("bearer" = ["collaborator"])),
@@ -195,6 +197,7 @@ pub(super) async fn upsert_command(
 #[utoipa::path(
     delete,
     path = "/workspace/{id}/commands/{name}",
+    summary = "Delete a command",
     tag = "commands",
     params(WorkspaceId, ("name" = String, Path, description = "Command name (leading `/` stripped)")),
     security(("bearer" = ["collaborator"])),

@@ -60,6 +60,7 @@ pub(crate) fn config_trigger(path: &Path) -> ReloadTrigger {
 #[utoipa::path(
     get,
     path = "/workspace/{id}/config",
+    summary = "Read the workspace config",
     tag = "config",
     params(WorkspaceId),
     security(("bearer" = ["viewer"])),
@@ -147,6 +148,7 @@ fn read_optional(path: &Path) -> Result<Option<String>, ApiError> {
 #[utoipa::path(
     patch,
     path = "/workspace/{id}/config",
+    summary = "Change the workspace config",
     tag = "config",
     params(WorkspaceId),
     security(("bearer" = ["collaborator"])),
@@ -240,6 +242,7 @@ fn is_global(scope: Option<&str>) -> bool {
 #[utoipa::path(
     get,
     path = "/workspace/{id}/opencode-config",
+    summary = "Read an OpenCode config file",
     tag = "config",
     params(WorkspaceId, ScopeQuery),
     security(("bearer" = ["viewer"])),
@@ -268,6 +271,7 @@ pub(super) async fn get_opencode_config(
 #[utoipa::path(
     post,
     path = "/workspace/{id}/opencode-config",
+    summary = "Replace an OpenCode config file",
     tag = "config",
     params(WorkspaceId),
     security(("bearer" = ["collaborator"])),

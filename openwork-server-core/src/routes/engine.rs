@@ -46,6 +46,7 @@ fn reload_error(error: OpencodeError) -> ApiError {
 #[utoipa::path(
     post,
     path = "/workspace/{id}/engine/reload",
+    summary = "Reload the workspace's OpenCode",
     tag = "engine",
     params(WorkspaceId),
     security(("bearer" = ["collaborator"])),

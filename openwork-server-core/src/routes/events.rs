@@ -48,6 +48,7 @@ fn wants_stream(headers: &HeaderMap) -> bool {
 #[utoipa::path(
     get,
     path = "/workspace/{id}/events",
+    summary = "Reload events (poll or stream)",
     tag = "events",
     params(WorkspaceId, SinceQuery),
     security(("bearer" = ["viewer"])),

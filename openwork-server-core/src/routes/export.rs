@@ -32,6 +32,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(
     get,
     path = "/workspace/{id}/export",
+    summary = "Export the workspace's setup",
     tag = "portable",
     params(
         WorkspaceId,

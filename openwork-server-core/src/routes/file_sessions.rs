@@ -164,6 +164,7 @@ pub(crate) fn confined(root: &std::path::Path, raw: &str) -> Result<(String, Pat
 #[utoipa::path(
     post,
     path = "/workspace/{id}/files/sessions",
+    summary = "Open a file session",
     tag = "file-sessions",
     params(WorkspaceId),
     security(("bearer" = ["viewer"])),
@@ -201,6 +202,7 @@ async fn create_file_session(
 #[utoipa::path(
     post,
     path = "/files/sessions/{session_id}/renew",
+    summary = "Extend a file session",
     tag = "file-sessions",
     params(FileSessionId),
     security(("bearer" = ["viewer"])),
@@ -233,6 +235,7 @@ async fn renew_file_session(
 #[utoipa::path(
     delete,
     path = "/files/sessions/{session_id}",
+    summary = "Close a file session",
     tag = "file-sessions",
     params(FileSessionId),
     security(("bearer" = ["viewer"])),
@@ -275,6 +278,7 @@ fn path_param(raw: Option<&String>) -> Result<Option<String>, ApiError> {
 #[utoipa::path(
     get,
     path = "/files/sessions/{session_id}/catalog/snapshot",
+    summary = "Page through the workspace's files",
     tag = "file-sessions",
     params(FileSessionId, ("prefix" = Option<String>, Query, description = "Only this path and what is under it"), ("after" = Option<String>, Query, description = "Only paths after this one (the previous page's `nextAfter`)"), ("includeDirs" = Option<String>, Query, description = "`false` (exactly) leaves folders out"), ("limit" = Option<u32>, Query, description = "Page size, at most 10000 (default 2000)")),
     security(("bearer" = ["viewer"])),
@@ -330,6 +334,7 @@ async fn get_catalog_snapshot(
 #[utoipa::path(
     get,
     path = "/files/sessions/{session_id}/catalog/events",
+    summary = "Poll file events",
     tag = "file-sessions",
     params(FileSessionId, ("since" = Option<u64>, Query, description = "Return events with a greater `seq` (default 0)")),
     security(("bearer" = ["viewer"])),

@@ -79,6 +79,7 @@ fn file_not_found() -> ApiError {
 #[utoipa::path(
     get,
     path = "/workspace/{id}/files/content",
+    summary = "Read a markdown file",
     tag = "files",
     params(WorkspaceId, ("path" = String, Query, description = "Workspace-relative path of a `.md`, `.mdx` or `.markdown` file")),
     security(("bearer" = ["viewer"])),
@@ -151,6 +152,7 @@ fn check_base(base: Option<f64>, current: Option<f64>, force: bool) -> Result<()
 #[utoipa::path(
     post,
     path = "/workspace/{id}/files/content",
+    summary = "Write a markdown file",
     tag = "files",
     params(WorkspaceId),
     security(("bearer" = ["collaborator"])),

@@ -30,6 +30,7 @@ fn health(state: &AppState) -> Json<Health> {
 #[utoipa::path(
     get,
     path = "/health",
+    summary = "Liveness",
     tag = "health",
     responses((status = 200, description = "The server is up", body = schemas::server::Health)),
 )]
@@ -41,6 +42,7 @@ pub(super) async fn get_health(State(state): State<AppState>) -> Json<Health> {
 #[utoipa::path(
     get,
     path = "/w/{id}/health",
+    summary = "Liveness (workspace mount)",
     tag = "health",
     params(WorkspaceId),
     responses((status = 200, description = "The server is up (any id)", body = schemas::server::Health)),

@@ -38,6 +38,7 @@ async fn plan(request: &ImportRequest, ws: &Workspace) -> Result<ChangeSet, ApiE
 #[utoipa::path(
     post,
     path = "/workspace/{id}/import",
+    summary = "Import a workspace setup",
     tag = "portable",
     params(WorkspaceId),
     security(("bearer" = ["collaborator"])),

@@ -99,6 +99,7 @@ fn fields_too_large() -> ApiError {
 #[utoipa::path(
     get,
     path = "/workspace/{id}/inbox",
+    summary = "List the inbox",
     tag = "inbox",
     params(WorkspaceId),
     security(("bearer" = ["viewer"])),
@@ -125,6 +126,7 @@ async fn list_inbox(
 #[utoipa::path(
     get,
     path = "/workspace/{id}/inbox/{inbox_id}",
+    summary = "Download an inbox file",
     tag = "inbox",
     params(WorkspaceId, ("inbox_id" = String, Path, description = "An `id` from the listing")),
     security(("bearer" = ["viewer"])),
@@ -174,6 +176,7 @@ async fn download_inbox_item(
 #[utoipa::path(
     post,
     path = "/workspace/{id}/inbox",
+    summary = "Upload a file to the inbox",
     tag = "inbox",
     params(
         WorkspaceId,

@@ -69,6 +69,7 @@ fn mcp_items(state: &AppState, workspace: &Workspace) -> Result<Vec<McpItem>, Ap
 #[utoipa::path(
     get,
     path = "/workspace/{id}/mcp",
+    summary = "List MCP servers",
     tag = "mcp",
     params(WorkspaceId),
     security(("bearer" = ["viewer"])),
@@ -108,6 +109,7 @@ async fn edit_servers(
 #[utoipa::path(
     post,
     path = "/workspace/{id}/mcp",
+    summary = "Add or replace an MCP server",
     tag = "mcp",
     params(WorkspaceId),
     security(("bearer" = ["collaborator"])),
@@ -171,6 +173,7 @@ async fn add_mcp(
 #[utoipa::path(
     delete,
     path = "/workspace/{id}/mcp/{name}",
+    summary = "Remove an MCP server",
     tag = "mcp",
     params(WorkspaceId, ("name" = String, Path, description = "MCP server name")),
     security(("bearer" = ["collaborator"])),

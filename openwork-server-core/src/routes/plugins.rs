@@ -125,6 +125,7 @@ async fn plugin_list(
 #[utoipa::path(
     get,
     path = "/workspace/{id}/plugins",
+    summary = "List plugins",
     tag = "plugins",
     params(WorkspaceId, ("includeGlobal" = Option<String>, Query, description = "`true` (exactly) also lists the host user's global ones")),
     security(("bearer" = ["viewer"])),
@@ -167,6 +168,7 @@ async fn edit_plugins(
 #[utoipa::path(
     post,
     path = "/workspace/{id}/plugins",
+    summary = "Add a plugin",
     tag = "plugins",
     params(WorkspaceId),
     security(("bearer" = ["collaborator"])),
@@ -220,6 +222,7 @@ async fn add_plugin(
 #[utoipa::path(
     delete,
     path = "/workspace/{id}/plugins/{name}",
+    summary = "Remove a plugin",
     tag = "plugins",
     params(WorkspaceId, ("name" = String, Path, description = "Plugin name or spec (`/` of scoped names as `%2F`)")),
     security(("bearer" = ["collaborator"])),

@@ -114,6 +114,7 @@ fn upstream_error(error: OpencodeError, path: &str) -> ApiError {
 #[utoipa::path(
     get,
     path = "/workspace/{id}/sessions",
+    summary = "List OpenCode sessions",
     tag = "sessions",
     params(WorkspaceId, ("roots" = Option<bool>, Query, description = "Only root sessions (`true`/`false`)"), ("start" = Option<u64>, Query, description = "Sessions updated since (epoch ms)"), ("search" = Option<String>, Query, description = "Title search"), ("limit" = Option<u32>, Query, description = "At most this many, a positive integer")),
     security(("bearer" = ["viewer"])),
@@ -159,6 +160,7 @@ async fn fetch_messages(
 #[utoipa::path(
     get,
     path = "/workspace/{id}/sessions/{session_id}",
+    summary = "One OpenCode session",
     tag = "sessions",
     params(WorkspaceId, ("session_id" = String, Path, description = "OpenCode session id")),
     security(("bearer" = ["viewer"])),
@@ -184,6 +186,7 @@ async fn get_session(
 #[utoipa::path(
     get,
     path = "/workspace/{id}/sessions/{session_id}/messages",
+    summary = "A session's messages",
     tag = "sessions",
     params(WorkspaceId, ("session_id" = String, Path, description = "OpenCode session id"), ("limit" = Option<u32>, Query, description = "Newest messages only, a positive integer")),
     security(("bearer" = ["viewer"])),
@@ -212,6 +215,7 @@ async fn list_session_messages(
 #[utoipa::path(
     get,
     path = "/workspace/{id}/sessions/{session_id}/snapshot",
+    summary = "A session with messages, todos and status",
     tag = "sessions",
     params(WorkspaceId, ("session_id" = String, Path, description = "OpenCode session id"), ("limit" = Option<u32>, Query, description = "Newest messages only, a positive integer")),
     security(("bearer" = ["viewer"])),
@@ -260,6 +264,7 @@ async fn get_session_snapshot(
 #[utoipa::path(
     delete,
     path = "/workspace/{id}/sessions/{session_id}",
+    summary = "Delete an OpenCode session",
     tag = "sessions",
     params(WorkspaceId, ("session_id" = String, Path, description = "OpenCode session id")),
     security(("bearer" = ["collaborator"])),
@@ -290,6 +295,7 @@ async fn delete_session(
 #[utoipa::path(
     delete,
     path = "/workspace/{id}/mcp/{name}/auth",
+    summary = "Sign an MCP server out",
     tag = "mcp",
     params(WorkspaceId, ("name" = String, Path, description = "MCP server name")),
     security(("bearer" = ["collaborator"])),

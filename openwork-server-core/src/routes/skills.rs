@@ -78,6 +78,7 @@ fn not_found(name: &str) -> ApiError {
 #[utoipa::path(
     get,
     path = "/workspace/{id}/skills",
+    summary = "List skills",
     tag = "skills",
     params(WorkspaceId, ("includeGlobal" = Option<String>, Query, description = "`true` (exactly) also lists the host user's global ones")),
     security(("bearer" = ["viewer"])),
@@ -103,6 +104,7 @@ pub(super) async fn list_skills(
 #[utoipa::path(
     get,
     path = "/workspace/{id}/skills/{name}",
+    summary = "One skill with its text",
     tag = "skills",
     params(WorkspaceId, ("name" = String, Path, description = "Skill name"), ("includeGlobal" = Option<String>, Query, description = "`true` (exactly) also lists the host user's global ones")),
     security(("bearer" = ["viewer"])),
@@ -135,6 +137,7 @@ pub(super) async fn get_skill(
 #[utoipa::path(
     post,
     path = "/workspace/{id}/skills",
+    summary = "Create or replace a skill",
     tag = "skills",
     params(WorkspaceId),
     security(("bearer" = ["collaborator"])),
@@ -209,6 +212,7 @@ pub(super) async fn upsert_skill(
 #[utoipa::path(
     delete,
     path = "/workspace/{id}/skills/{name}",
+    summary = "Delete a skill",
     tag = "skills",
     params(WorkspaceId, ("name" = String, Path, description = "Skill name")),
     security(("bearer" = ["collaborator"])),

@@ -51,6 +51,7 @@ fn status_body(
 #[utoipa::path(
     get,
     path = "/status",
+    summary = "Server state",
     tag = "status",
     security(("bearer" = ["viewer"])),
     responses((status = 200, description = "Server state; viewers get no OpenCode credentials (D2)", body = schemas::server::Status)),
@@ -73,6 +74,7 @@ pub(super) async fn get_status(
 #[utoipa::path(
     get,
     path = "/w/{id}/status",
+    summary = "Server state for one workspace",
     tag = "status",
     params(WorkspaceId),
     security(("bearer" = ["viewer"])),
@@ -97,6 +99,7 @@ pub(super) async fn get_workspace_status(
 #[utoipa::path(
     get,
     path = "/whoami",
+    summary = "The caller",
     tag = "status",
     security(("bearer" = ["viewer"])),
     responses((status = 200, description = "The caller", body = schemas::server::Whoami)),

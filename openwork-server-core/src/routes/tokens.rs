@@ -18,6 +18,7 @@ use crate::state::AppState;
 #[utoipa::path(
     get,
     path = "/tokens",
+    summary = "List issued tokens",
     tag = "tokens",
     security(("hostToken" = []), ("bearer" = ["owner"])),
     responses((status = 200, description = "Issued tokens (built-in tokens are not listed)", body = schemas::server::TokenList)),
@@ -46,6 +47,7 @@ pub(super) async fn list_tokens(State(state): State<AppState>, _host: HostAuth) 
 #[utoipa::path(
     post,
     path = "/tokens",
+    summary = "Issue a scoped token",
     tag = "tokens",
     security(("hostToken" = []), ("bearer" = ["owner"])),
     request_body = schemas::server::CreateToken,
@@ -86,6 +88,7 @@ pub(super) async fn create_token(
 #[utoipa::path(
     delete,
     path = "/tokens/{id}",
+    summary = "Revoke a token",
     tag = "tokens",
     params(("id" = String, Path, description = "Token id")),
     security(("hostToken" = []), ("bearer" = ["owner"])),

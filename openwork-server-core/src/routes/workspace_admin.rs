@@ -85,6 +85,7 @@ async fn audit(
 #[utoipa::path(
     post,
     path = "/workspaces/local",
+    summary = "Add a local folder as a workspace",
     tag = "workspaces",
     security(("hostToken" = []), ("bearer" = ["owner"])),
     request_body = schemas::server::CreateLocalWorkspace,
@@ -197,6 +198,7 @@ async fn create_local_workspace(
 #[utoipa::path(
     patch,
     path = "/workspaces/{id}/display-name",
+    summary = "Rename a workspace",
     tag = "workspaces",
     params(("id" = String, Path, description = "Workspace id")),
     security(("hostToken" = []), ("bearer" = ["owner"])),
@@ -273,6 +275,7 @@ async fn rename_workspace(
 #[utoipa::path(
     post,
     path = "/workspaces/{id}/activate",
+    summary = "Make a workspace the active one",
     tag = "workspaces",
     params(("id" = String, Path, description = "Workspace id")),
     security(("hostToken" = []), ("bearer" = ["owner"])),
@@ -325,6 +328,7 @@ async fn activate_workspace(
 #[utoipa::path(
     delete,
     path = "/workspaces/{id}",
+    summary = "Remove a workspace",
     tag = "workspaces",
     params(("id" = String, Path, description = "Workspace id")),
     security(("hostToken" = []), ("bearer" = ["owner"])),

@@ -19,6 +19,7 @@ use crate::state::AppState;
 #[utoipa::path(
     get,
     path = "/workspaces",
+    summary = "List workspaces",
     tag = "workspaces",
     security(("bearer" = ["viewer"])),
     responses((status = 200, description = "All workspaces, the active one first; viewers get no credentials (D2)", body = schemas::server::WorkspaceList)),
@@ -45,6 +46,7 @@ pub(super) async fn list_workspaces(
 #[utoipa::path(
     get,
     path = "/w/{id}/workspaces",
+    summary = "The mounted workspace",
     tag = "workspaces",
     params(WorkspaceId),
     security(("bearer" = ["viewer"])),

@@ -75,6 +75,7 @@ fn too_large(path: &str, size: u64) -> Value {
 #[utoipa::path(
     post,
     path = "/files/sessions/{session_id}/read-batch",
+    summary = "Read files",
     tag = "file-sessions",
     params(FileSessionId),
     security(("bearer" = ["viewer"])),
@@ -193,6 +194,7 @@ fn conflict(rel: &str, message: &str, expected: &str, current: Option<String>) -
 #[utoipa::path(
     post,
     path = "/files/sessions/{session_id}/write-batch",
+    summary = "Write files",
     tag = "file-sessions",
     params(FileSessionId),
     security(("bearer" = ["collaborator"])),

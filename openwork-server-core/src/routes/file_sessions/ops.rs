@@ -49,6 +49,7 @@ impl Applied {
 #[utoipa::path(
     post,
     path = "/files/sessions/{session_id}/ops",
+    summary = "Create folders, delete and rename files",
     tag = "file-sessions",
     params(FileSessionId),
     security(("bearer" = ["collaborator"])),

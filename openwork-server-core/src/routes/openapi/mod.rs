@@ -36,6 +36,7 @@ static DOCUMENT: LazyLock<Bytes> = LazyLock::new(|| Bytes::from(render()));
 #[utoipa::path(
     get,
     path = "/openapi.json",
+    summary = "This OpenAPI document",
     tag = "meta",
     responses((
         status = 200,
@@ -96,6 +97,11 @@ fn tags() -> Value {
         tag("files", "Markdown files, read and written whole"),
         tag("sessions", "OpenCode sessions, read model"),
         tag("proxy", "OpenCode and OpenCodeRouter, proxied"),
+        tag(
+            "runtime",
+            "Runtime versions and upgrades, relayed to the host orchestrator"
+        ),
+        tag("ui", "The toy UI (static pages, no auth)"),
     ])
 }
 
