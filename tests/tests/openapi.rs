@@ -154,6 +154,10 @@ async fn the_document_is_well_formed_openapi_3_1() {
             "{what}: no success response"
         );
         for (status, response) in responses {
+            let response = match response["$ref"].as_str() {
+                Some(target) => document.pointer(&target[1..]).expect("shared response"),
+                None => response,
+            };
             let is_error = status.starts_with('4') || status.starts_with('5');
             if is_error {
                 assert_eq!(

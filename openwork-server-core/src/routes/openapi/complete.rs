@@ -9,12 +9,15 @@
 //! - approval denials wherever `x-openwork-approval` names the approval action;
 //! - the errors of the JSON body extractor (`invalid_json`, `payload_too_large`) wherever a
 //!   JSON request body is documented;
-//! - catch-all path segments (`{*path}` for axum) written as OpenAPI parameters (`{path}`).
+//! - catch-all path segments (`{*path}` for axum) written as OpenAPI parameters (`{path}`);
+//! - error responses that several operations share moved to `components/responses`, named
+//!   after their status and codes (`404_workspace_not_found`).
 //!
 //! A status the annotation already lists keeps its description; the common codes are
 //! appended to it.
 
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
 
 /// One error a route can answer: status, code and message.
 struct CommonError {
@@ -185,9 +188,123 @@ const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
+/// The name of a shared error response: its status and the codes it lists.
+fn response_name(status: &str, response: &Value) -> String {
+    let description = response["description"].as_str().unwrap_or_default();
+    let codes = description
+        .lines()
+        .filter_map(|line| line.strip_prefix("- `")?.split('`').next())
+        .collect::<Vec<_>>();
+    let mut name = status.to_owned();
+    let mut seen = Vec::new();
+    for code in codes {
+        if !seen.contains(&code) {
+            seen.push(code);
+            name.push('_');
+            name.push_str(code);
+        }
+    }
+    name
+}
+
+/// The first listed message as a name part: `Invalid host token` → `invalid_host_token`.
+fn message_slug(response: &Value) -> String {
+    let description = response["description"].as_str().unwrap_or_default();
+    let message = description
+        .lines()
+        .next()
+        .and_then(|line| line.split_once(": "))
+        .map_or("", |(_, message)| message);
+    let words: Vec<String> = message
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(5)
+        .map(str::to_ascii_lowercase)
+        .collect();
+    words.join("_")
+}
+
+/// Moves error responses used by more than one operation to `components/responses`.
+fn share_error_responses(document: &mut Value) {
+    let mut uses: HashMap<String, usize> = HashMap::new();
+    let each_error = |document: &mut Value, f: &mut dyn FnMut(&str, &mut Value)| {
+        let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+            return;
+        };
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for method in METHODS {
+                let responses = item
+                    .get_mut(method)
+                    .and_then(|op| op.get_mut("responses"))
+                    .and_then(Value::as_object_mut);
+                for (status, response) in responses.into_iter().flatten() {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        f(status, response);
+                    }
+                }
+            }
+        }
+    };
+    each_error(document, &mut |_, response| {
+        *uses.entry(response.to_string()).or_default() += 1;
+    });
+    // The shared bodies in document order, then their names: status and codes, plus the
+    // first message where the same codes come with other messages (e.g. the bearer and the
+    // host `unauthorized`).
+    let mut bodies: Vec<(String, Value)> = Vec::new();
+    each_error(document, &mut |status, response| {
+        if uses[&response.to_string()] > 1 && !bodies.iter().any(|(_, b)| b == &*response) {
+            bodies.push((status.to_owned(), response.clone()));
+        }
+    });
+    let bases: Vec<String> = bodies
+        .iter()
+        .map(|(status, body)| response_name(status, body))
+        .collect();
+    let mut shared = Map::new();
+    let mut names: HashMap<String, String> = HashMap::new();
+    for ((_, body), base) in bodies.iter().zip(&bases) {
+        let mut name = base.clone();
+        if bases.iter().filter(|b| *b == base).count() > 1 {
+            // `Workspace not found (mounted)` under `404_workspace_not_found` adds `mounted`.
+            let slug = message_slug(body);
+            let code = base.rsplit_once('_').map_or("", |_| &base[4..]);
+            let extra = slug
+                .strip_prefix(code)
+                .unwrap_or(&slug)
+                .trim_start_matches('_');
+            if !extra.is_empty() {
+                name = format!("{base}_{extra}");
+            }
+        }
+        let unique = name.clone();
+        let mut n = 2;
+        while shared.contains_key(&name) {
+            name = format!("{unique}_{n}");
+            n += 1;
+        }
+        shared.insert(name.clone(), body.clone());
+        names.insert(body.to_string(), name);
+    }
+    each_error(document, &mut |_, response| {
+        if let Some(name) = names.get(&response.to_string()) {
+            *response = json!({ "$ref": format!("#/components/responses/{name}") });
+        }
+    });
+    if !shared.is_empty() {
+        document["components"]["responses"] = Value::Object(shared);
+    }
+}
+
 /// Adds the common errors to every operation, gives each operation of a multi-method
-/// handler its own id (`<handler>_<method>`) and rewrites catch-all paths.
+/// handler its own id (`<handler>_<method>`), rewrites catch-all paths and shares the
+/// error responses many operations have in common.
 pub(super) fn complete(document: &mut Value) {
+    complete_operations(document);
+    share_error_responses(document);
+}
+
+fn complete_operations(document: &mut Value) {
     let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
@@ -221,6 +338,14 @@ pub(super) fn complete(document: &mut Value) {
 mod tests {
     use super::*;
 
+    /// A response, following a shared-response reference.
+    fn resolved<'a>(doc: &'a Value, response: &'a Value) -> &'a Value {
+        match response["$ref"].as_str() {
+            Some(target) => doc.pointer(&target[1..]).unwrap(),
+            None => response,
+        }
+    }
+
     #[test]
     fn host_routes_get_the_host_message_and_client_routes_the_bearer_one() {
         let mut doc = json!({"paths": {
@@ -240,7 +365,8 @@ mod tests {
             "- `unauthorized`: Invalid bearer token"
         );
         assert!(
-            doc["paths"]["/status"]["get"]["responses"]["429"]["headers"]["Retry-After"]
+            resolved(&doc, &doc["paths"]["/status"]["get"]["responses"]["429"])["headers"]
+                ["Retry-After"]
                 .is_object()
         );
         let health = doc["paths"]["/health"]["get"]["responses"]
@@ -264,7 +390,10 @@ mod tests {
         complete(&mut doc);
         let responses = doc["paths"]["/workspace/{id}/plugins"]["post"]["responses"]
             .as_object()
-            .unwrap();
+            .unwrap()
+            .iter()
+            .map(|(status, response)| (status.clone(), resolved(&doc, response).clone()))
+            .collect::<Map<String, Value>>();
         assert_eq!(
             responses.keys().collect::<Vec<_>>(),
             ["200", "400", "401", "403", "404", "413", "429"]
@@ -307,6 +436,48 @@ mod tests {
             "proxy_post"
         );
         assert_eq!(doc["paths"]["/x"]["get"]["operationId"], "a");
+    }
+
+    #[test]
+    fn errors_several_operations_share_become_named_components() {
+        let client = || json!({"security": [{"bearer": ["viewer"]}], "responses": {}});
+        let host = || json!({"security": [{"hostToken": []}], "responses": {}});
+        let lone = json!({"responses": {"409": {"description": "- `conflict`: once"}}});
+        let mut doc = json!({"components": {}, "paths": {
+            "/a": {"get": client()}, "/b": {"get": client()},
+            "/c": {"get": host()}, "/d": {"get": host()}, "/e": {"get": lone},
+        }});
+        complete(&mut doc);
+        let reference = |path: &str, status: &str| {
+            doc["paths"][path]["get"]["responses"][status]["$ref"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(
+            reference("/a", "429"),
+            "#/components/responses/429_rate_limited"
+        );
+        assert_eq!(
+            reference("/d", "429"),
+            "#/components/responses/429_rate_limited"
+        );
+        // Same status and code, other messages: the message tells them apart.
+        assert_eq!(
+            reference("/b", "401"),
+            "#/components/responses/401_unauthorized_invalid_bearer_token"
+        );
+        assert_eq!(
+            reference("/c", "401"),
+            "#/components/responses/401_unauthorized_invalid_host_token"
+        );
+        let shared = &doc["components"]["responses"];
+        assert!(shared["429_rate_limited"]["headers"]["Retry-After"].is_object());
+        // Used once: stays in place.
+        assert_eq!(
+            doc["paths"]["/e"]["get"]["responses"]["409"]["description"],
+            "- `conflict`: once"
+        );
     }
 
     #[test]
