@@ -131,6 +131,9 @@ pub(super) async fn apply_ops(
             .map(|rel| root.join(rel))
             .collect();
         locked.sort();
+        // A path named twice (`rename a → a`, or `path` and `from` alike) is locked once:
+        // the locks are not reentrant, and a second wait would never end.
+        locked.dedup();
         let mut guards = Vec::with_capacity(locked.len());
         for path in &locked {
             guards.push(state.file_locks.lock(path).await);
