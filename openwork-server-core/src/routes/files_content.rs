@@ -127,7 +127,7 @@ async fn current_updated_at(path: &Path) -> Result<Option<f64>, ApiError> {
         Ok(metadata) if metadata.is_file() => Ok(Some(mtime_ms(&metadata))),
         Ok(_) => Err(PathError::NotAFile.into()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(ApiError::internal(error)),
+        Err(error) => Err(super::guard::write_error(error)),
     }
 }
 

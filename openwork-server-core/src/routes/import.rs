@@ -85,7 +85,7 @@ pub(super) async fn import_workspace(
     tokio::task::spawn_blocking(move || changes.apply())
         .await
         .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+        .map_err(super::guard::write_error)?;
     drop(guards);
 
     access

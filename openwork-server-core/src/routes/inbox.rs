@@ -267,7 +267,7 @@ async fn upload_inbox_file(
         blocking(move || {
             // The tree may have changed while the operator decided: check again.
             checked_destination(&workspace_root, &inbox, &relative)?;
-            staged.commit(&dest).map_err(ApiError::internal)
+            staged.commit(&dest).map_err(super::guard::write_error)
         })
         .await??;
     }
@@ -406,6 +406,14 @@ fn checked_destination(
     if dest.is_dir() {
         return Err(PathError::NotAFile.into());
     }
+    // A file where a folder of the path must go fails now, before anyone is asked (D4).
+    let nearest = dest
+        .ancestors()
+        .skip(1)
+        .find(|dir| dir.symlink_metadata().is_ok());
+    if nearest.is_some_and(|dir| !dir.is_dir()) {
+        return Err(PathError::ThroughFile.into());
+    }
     Ok(dest)
 }
 
@@ -448,7 +456,11 @@ impl StagedFile {
             // SECURITY (D1): nothing is created unless the inbox lies inside the workspace.
             ensure_inside(&workspace_root, &inbox)?;
             let staging = inbox.parent().unwrap_or(&inbox).to_path_buf();
-            let created = CreatedDirs::create(&staging).map_err(ApiError::internal)?;
+            // `create_dir_all` calls a file in its place "already exists".
+            if staging.symlink_metadata().is_ok() && !staging.is_dir() {
+                return Err(PathError::ThroughFile.into());
+            }
+            let created = CreatedDirs::create(&staging).map_err(super::guard::write_error)?;
             let temp = tempfile::Builder::new()
                 .prefix(".inbox-upload-")
                 .suffix(".tmp")

@@ -48,6 +48,11 @@ const UNAUTHORIZED_WORKSPACE: CommonError = error(
     "workspace_unauthorized",
     "Workspace is not authorized",
 );
+const IN_THE_WAY: CommonError = error(
+    "400",
+    "invalid_path",
+    "Path goes through a file | Path must point to a file (a file or folder of the workspace is in the way)",
+);
 const READ_ONLY: CommonError = error("403", "read_only", "Server is in read-only mode");
 const LOW_SCOPE: CommonError = error(
     "403",
@@ -103,6 +108,9 @@ fn common_errors(operation: &Map<String, Value>) -> Vec<&'static CommonError> {
     }
     if matches!(access, Some("workspace-read" | "workspace-write")) {
         errors.extend([&BAD_ENCODING, &NO_WORKSPACE, &UNAUTHORIZED_WORKSPACE]);
+    }
+    if access == Some("workspace-write") {
+        errors.push(&IN_THE_WAY);
     }
     let json_body = operation
         .get("requestBody")
@@ -402,6 +410,7 @@ mod tests {
             responses["400"]["description"],
             "- `invalid_plugin_spec`: Plugin spec is required\n\
              - `invalid_path`: Invalid percent-encoding in path\n\
+             - `invalid_path`: Path goes through a file | Path must point to a file (a file or folder of the workspace is in the way)\n\
              - `invalid_json`: Invalid JSON body"
         );
         let forbidden = responses["403"]["description"].as_str().unwrap();
