@@ -50,6 +50,7 @@ async fn plan(request: &ImportRequest, ws: &Workspace) -> Result<ChangeSet, ApiE
     responses(
         (status = 200, description = "Imported, all or nothing (D5)", body = schemas::Ok),
         (status = 400, description = "- `invalid_portable_file`: Portable files must be objects with path and content\n- `invalid_portable_file_path`: Portable file path is invalid: <path> | Portable file path is not allowed: <path>\n- `invalid_skill_name`, `invalid_skill_content`: as `POST /workspace/{id}/skills`\n- `invalid_command`: Command name is required | Command frontmatter must be valid YAML\n- `invalid_command_name`, `invalid_command_template`: as `POST /workspace/{id}/commands`\n- `invalid_path`: Path escapes the workspace", body = ErrorBody),
+        (status = 500, description = "- `internal_error`: Unexpected server error (a write failed midway, e.g. a file where a folder must go; nothing was changed)", body = ErrorBody),
         (status = 422, description = "- `invalid_description`: Description must be 1-1024 characters\n- `invalid_jsonc`: Failed to parse JSONC (details: `[{code, offset, length}]`)\n- `invalid_json`: Failed to parse openwork.json", body = ErrorBody),
     ),
 )]
@@ -85,7 +86,7 @@ pub(super) async fn import_workspace(
     tokio::task::spawn_blocking(move || changes.apply())
         .await
         .map_err(ApiError::internal)?
-        .map_err(super::guard::write_error)?;
+        .map_err(ApiError::internal)?;
     drop(guards);
 
     access
