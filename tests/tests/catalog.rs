@@ -151,6 +151,24 @@ async fn total_counts_after_every_filter_before_the_limit() {
     );
 }
 
+#[tokio::test]
+async fn an_after_past_everything_under_the_prefix_is_an_empty_page() {
+    // Found by the schema-driven fuzz run: this answered 500 (a reversed index range).
+    let server = TestServer::start().await;
+    touch(&server, "cat/a.txt", "x");
+    let id = session(&server).await;
+    for query in [
+        "?prefix=cat&after=d",
+        "?prefix=cat&after=cat0",
+        "?prefix=__main__&after=%C3%AE&limit=0&includeDirs=",
+    ] {
+        let page = snapshot(&server, &id, query).await;
+        assert_eq!(page["total"], 0, "{query}: {page}");
+        assert_eq!(page["items"], json!([]), "{query}");
+        assert_eq!(page["truncated"], false, "{query}");
+    }
+}
+
 /// Polls the events after `since` until `done` holds (bounded).
 async fn wait_for_events(
     server: &TestServer,

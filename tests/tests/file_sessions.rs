@@ -737,6 +737,50 @@ async fn ops_match_the_verified_example_and_are_audited() {
 }
 
 #[tokio::test]
+async fn ops_naming_one_path_twice_complete_and_leave_it_unlocked() {
+    // Found by the schema-driven fuzz run: a path named twice in one operation was locked
+    // twice and the request never answered (nor did any later write of that path).
+    let server = TestServer::start().await;
+    write(&server, "a.md", "a");
+    let id = client_session(&server).await;
+    let ops = format!("/files/sessions/{id}/ops");
+    let within = |request| async move {
+        tokio::time::timeout(std::time::Duration::from_secs(10), send(request))
+            .await
+            .expect("the request is answered")
+    };
+    let (status, body) = within(server.client(Method::POST, &ops).json(&json!({
+        "operations": [
+            {"type": "rename", "from": "a.md", "to": "a.md"},
+            {"path": "a.md", "from": "a.md"},
+        ]
+    })))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["items"],
+        json!([
+            {"ok": true, "type": "rename", "from": "a.md", "to": "a.md"},
+            {"ok": false, "type": null, "code": "invalid_operation",
+             "message": "Unsupported operation type: undefined"},
+        ])
+    );
+    // The path is free again.
+    let (status, body) = within(
+        server
+            .client(Method::POST, &format!("/files/sessions/{id}/write-batch"))
+            .json(&json!({"writes": [{"path": "a.md", "contentBase64": b64(b"b")}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["items"][0]["ok"], true, "{body}");
+    assert_eq!(
+        std::fs::read_to_string(server.workspace_path().join("a.md")).unwrap(),
+        "b"
+    );
+}
+
+#[tokio::test]
 async fn sessions_of_removed_workspaces_report_it() {
     // The session store outlives nothing: closing is the black-box way to end a session;
     // TTL expiry is covered by the store's unit tests with paused time.

@@ -158,6 +158,21 @@ async fn stale_writes_conflict_unless_forced() {
 }
 
 #[tokio::test]
+async fn a_file_where_a_folder_must_go_is_an_invalid_path() {
+    // Found with the fuzz run's inbox case: the write failed with ENOTDIR and answered 500.
+    let server = TestServer::start().await;
+    std::fs::write(server.workspace_path().join("notes.md"), "x").unwrap();
+    assert_eq!(
+        write(&server, json!({"path": "notes.md/a.md", "content": "# A"})).await,
+        (400, error_body("invalid_path", "Path goes through a file"))
+    );
+    assert_eq!(
+        std::fs::read_to_string(server.workspace_path().join("notes.md")).unwrap(),
+        "x"
+    );
+}
+
+#[tokio::test]
 async fn invalid_writes_change_nothing() {
     let server = TestServer::start().await;
     std::fs::create_dir_all(server.workspace_path().join("dir.md")).unwrap();

@@ -251,6 +251,31 @@ async fn an_existing_file_is_replaced() {
 }
 
 #[tokio::test]
+async fn a_file_where_a_folder_must_go_is_an_invalid_path() {
+    // Found by the schema-driven fuzz run: this answered 500 (ENOTDIR from the write).
+    let server = TestServer::start().await;
+    std::fs::create_dir_all(inbox(&server)).unwrap();
+    std::fs::write(inbox(&server).join("docs"), "a file").unwrap();
+    assert_eq!(
+        upload(
+            &server,
+            "?path=docs/a.txt",
+            &[Part::File("file", "a", b"1")]
+        )
+        .await,
+        (400, error_body("invalid_path", "Path goes through a file"))
+    );
+    // The inbox's own folders in the way of the staging area: the same answer.
+    let server = TestServer::start().await;
+    std::fs::create_dir_all(server.workspace_path().join(".opencode")).unwrap();
+    std::fs::write(server.workspace_path().join(".opencode/openwork"), "a file").unwrap();
+    assert_eq!(
+        upload(&server, "", &[Part::File("file", "a.txt", b"1")]).await,
+        (400, error_body("invalid_path", "Path goes through a file"))
+    );
+}
+
+#[tokio::test]
 async fn invalid_uploads_are_refused_and_leave_nothing() {
     let server = TestServer::start_with(with_env(&[("OPENWORK_INBOX_MAX_BYTES", "10")])).await;
     let ws = server.workspace_id();

@@ -221,6 +221,9 @@ pub(crate) fn page(index: &Index, query: &PageQuery) -> Page {
             let start = format!("{prefix}/");
             let end = format!("{prefix}0");
             let lower = match after {
+                // Past everything under the prefix: an empty range (and a reversed one would
+                // make `BTreeMap::range` panic).
+                Some(a) if a >= end.as_str() => return Page { items, total },
                 Some(a) if a >= start.as_str() => Bound::Excluded(a.to_owned()),
                 _ => Bound::Included(start),
             };
@@ -676,6 +679,19 @@ mod tests {
         assert_eq!(tail.total, 2);
         let files = page(&index, &query(Some("cat"), None, false, 10));
         assert_eq!(paths(&files), ["cat/a.txt", "cat/b.txt", "cat/c/d.txt"]);
+    }
+
+    #[test]
+    fn an_after_past_the_prefix_is_an_empty_page() {
+        // Found by the fuzz run: `after` sorting beyond everything under `prefix` panicked.
+        let index = sample();
+        for after in ["cat0", "cat1", "d", "\u{ee}"] {
+            let past = page(&index, &query(Some("cat"), Some(after), true, 10));
+            assert!(past.items.is_empty(), "{after}");
+            assert_eq!(past.total, 0, "{after}");
+        }
+        let unknown = page(&index, &query(Some("__main__"), Some("\u{ee}"), true, 10));
+        assert_eq!((unknown.items.len(), unknown.total), (0, 0));
     }
 
     #[test]

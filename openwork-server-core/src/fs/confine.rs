@@ -64,6 +64,9 @@ pub(crate) enum PathError {
     NotAFile,
     /// "Path escapes the workspace" (D1: a symlink leads outside the root).
     Escapes,
+    /// "Path goes through a file": a folder the path needs is a file (not in the reference,
+    /// which fails with a 500 there).
+    ThroughFile,
 }
 
 impl PathError {
@@ -76,6 +79,7 @@ impl PathError {
             Self::Traversal => "Path traversal is not allowed",
             Self::NotAFile => "Path must point to a file",
             Self::Escapes => "Path escapes the workspace",
+            Self::ThroughFile => "Path goes through a file",
         }
     }
 }

@@ -56,6 +56,41 @@ impl JsonObject {
     }
 }
 
+/// Query parameters read as `URLSearchParams.get` reads them: the first value of each name
+/// wins and later repeats are ignored, so a repeated parameter is never a framework
+/// rejection (plain text). `T`'s fields should be `Option<String>` (or `T` a map of strings);
+/// a query that still does not fit is `400 invalid_query`.
+#[derive(Debug, Clone)]
+pub(crate) struct FirstQuery<T>(pub(crate) T);
+
+impl<T, S> FromRequestParts<S> for FirstQuery<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let invalid = || {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "Invalid query string",
+            )
+        };
+        let axum::extract::Query(pairs) =
+            axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+                .map_err(|_| invalid())?;
+        let mut first = Map::new();
+        for (name, value) in pairs {
+            first.entry(name).or_insert(Value::String(value));
+        }
+        serde_json::from_value(Value::Object(first))
+            .map(Self)
+            .map_err(|_| invalid())
+    }
+}
+
 /// Percent-decoded path parameters; a malformed encoding is `400 invalid_path` (D9).
 #[derive(Debug, Clone)]
 pub(crate) struct PathParams<T>(pub(crate) T);

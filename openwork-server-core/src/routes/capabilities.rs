@@ -5,16 +5,47 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
+use super::openapi::params::WorkspaceId;
+use super::openapi::schemas;
 use crate::VERSION;
 use crate::auth::extract::ClientAuth;
 use crate::config::Switches;
 use crate::state::AppState;
 
-/// The capability document; the mounted form does not check the id.
+/// The capability document.
+#[utoipa::path(
+    get,
+    path = "/capabilities",
+    summary = "What this server can do",
+    tag = "status",
+    security(("bearer" = ["viewer"])),
+    responses((status = 200, description = "What this server can do now", body = schemas::server::Capabilities)),
+)]
 pub(super) async fn get_capabilities(
     State(state): State<AppState>,
     ClientAuth(_actor): ClientAuth,
 ) -> Json<Value> {
+    capabilities(&state)
+}
+
+/// The same under a workspace mount; the id is not checked.
+#[utoipa::path(
+    get,
+    path = "/w/{id}/capabilities",
+    summary = "What this server can do (workspace mount)",
+    tag = "status",
+    params(WorkspaceId),
+    security(("bearer" = ["viewer"])),
+    responses((status = 200, description = "What this server can do now (any id)", body = schemas::server::Capabilities)),
+)]
+pub(super) async fn get_mounted_capabilities(
+    State(state): State<AppState>,
+    ClientAuth(_actor): ClientAuth,
+) -> Json<Value> {
+    capabilities(&state)
+}
+
+fn capabilities(state: &AppState) -> Json<Value> {
     let switches = Switches::read(&state.env);
     let writable = !state.config.read_only;
     let opencode_proxy = state.workspaces().items.iter().any(|ws| {

@@ -5,14 +5,15 @@
 //! workspace's commands also repairs legacy files whose frontmatter says `model: null`
 //! (when the server is writable), as the reference does.
 
+use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 use super::guard::WriteAccess;
+use super::openapi::params::WorkspaceId;
+use super::openapi::schemas::{self, ErrorBody};
 use super::skills::query_param;
 use crate::auth::extract::{ClientAuth, HostAuth};
 use crate::error::ApiError;
@@ -25,15 +26,14 @@ use crate::resources::commands::{
 };
 use crate::state::AppState;
 use crate::workspace::Workspace;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// This resource's routes.
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/workspace/{id}/commands",
-            get(list_commands).post(upsert_command),
-        )
-        .route("/workspace/{id}/commands/{name}", delete(delete_command))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_commands, upsert_command))
+        .routes(routes!(delete_command))
 }
 
 /// Access for listing: any bearer; `?scope=global` also needs the host (host token header
@@ -104,6 +104,22 @@ async fn global_commands(home: &Path) -> Result<Vec<CommandItem>, ApiError> {
 }
 
 /// `{"items":[CommandItem]}` of the workspace, or of the user's global folder.
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}/commands",
+    summary = "List commands",
+    tag = "commands",
+    params(
+        WorkspaceId,
+        ("scope" = Option<String>, Query, description = "`global` (exactly) lists the host user's commands instead; it also needs the host token or an owner bearer"),
+    ),
+    security(("bearer" = ["viewer"]), ("bearer" = ["viewer"], "hostToken" = [])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses(
+        (status = 200, description = "Commands", body = schemas::workspace::CommandList),
+        (status = 401, description = "- `unauthorized`: Invalid host token (`scope=global` without host credentials)", body = ErrorBody),
+    ),
+)]
 pub(super) async fn list_commands(
     State(state): State<AppState>,
     access: ListAccess,
@@ -117,6 +133,23 @@ pub(super) async fn list_commands(
 }
 
 /// Writes `<ws>/.opencode/commands/<name>.md` after approval; answers the new listing.
+#[utoipa::path(
+    post,
+    path = "/workspace/{id}/commands",
+    summary = "Create or replace a command",
+    tag = "commands",
+    params(WorkspaceId),
+    security(("bearer" = ["collaborator"])),
+    extensions(
+        ("x-openwork-access" = json!("workspace-write")),
+        ("x-openwork-approval" = json!("commands.upsert")),
+    ),
+    request_body = schemas::workspace::CommandUpsert,
+    responses(
+        (status = 200, description = "The workspace's commands afterwards", body = schemas::workspace::CommandList),
+        (status = 400, description = "- `invalid_command_template`: Command template is required\n- `invalid_command_name`: Command name must be alphanumeric with _ or -\n- `invalid_path`: Path escapes the workspace", body = ErrorBody),
+    ),
+)]
 pub(super) async fn upsert_command(
     access: WriteAccess,
     JsonObject(body): JsonObject,
@@ -161,6 +194,22 @@ pub(super) async fn upsert_command(
 }
 
 /// Deletes `<ws>/.opencode/commands/<name>.md` after approval; a missing file is fine.
+#[utoipa::path(
+    delete,
+    path = "/workspace/{id}/commands/{name}",
+    summary = "Delete a command",
+    tag = "commands",
+    params(WorkspaceId, ("name" = String, Path, description = "Command name (leading `/` stripped)")),
+    security(("bearer" = ["collaborator"])),
+    extensions(
+        ("x-openwork-access" = json!("workspace-write")),
+        ("x-openwork-approval" = json!("commands.delete")),
+    ),
+    responses(
+        (status = 200, description = "Deleted (or was not there)", body = schemas::Ok),
+        (status = 400, description = "- `invalid_command_name`: Command name must be alphanumeric with _ or -\n- `invalid_path`: Path escapes the workspace", body = ErrorBody),
+    ),
+)]
 pub(super) async fn delete_command(
     access: WriteAccess,
     PathParams((_, raw_name)): PathParams<(String, String)>,

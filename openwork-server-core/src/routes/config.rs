@@ -4,7 +4,7 @@
 //! OpenCode config files.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -12,11 +12,15 @@ use serde_json::{Map, Value, json};
 use std::path::Path;
 
 use super::guard::{ReadAccess, WriteAccess};
+use super::openapi::errors;
+use super::openapi::params::WorkspaceId;
+use super::openapi::schemas::{self, ErrorBody};
 use crate::error::ApiError;
 use crate::events::{ReloadReason, ReloadTrigger};
 use crate::fs::jsonc::JsoncDocument;
-use crate::pipeline::extract::JsonObject;
+use crate::pipeline::extract::{FirstQuery, JsonObject};
 use crate::state::{AppState, now_ms};
+use utoipa::IntoParams;
 
 /// JavaScript truthiness of a JSON value, which decides whether a section was "given".
 fn truthy(value: Option<&Value>) -> bool {
@@ -53,6 +57,19 @@ pub(crate) fn config_trigger(path: &Path) -> ReloadTrigger {
 /// Both config documents and the time of the newest audit entry. The documents are
 /// spliced in already serialised (they are cached that way), which keeps this hot route
 /// to a few `stat`s and one small allocation.
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}/config",
+    summary = "Read the workspace config",
+    tag = "config",
+    params(WorkspaceId),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses(
+        (status = 200, description = "The project OpenCode config and openwork.json", body = schemas::workspace::WorkspaceConfig),
+        (status = 422, description = errors::CONFIG_UNPARSEABLE, body = ErrorBody),
+    ),
+)]
 pub(super) async fn get_config(
     State(state): State<AppState>,
     access: ReadAccess,
@@ -128,6 +145,24 @@ fn read_optional(path: &Path) -> Result<Option<String>, ApiError> {
 }
 
 /// Edits the project OpenCode config and/or `openwork.json` after approval.
+#[utoipa::path(
+    patch,
+    path = "/workspace/{id}/config",
+    summary = "Change the workspace config",
+    tag = "config",
+    params(WorkspaceId),
+    security(("bearer" = ["collaborator"])),
+    extensions(
+        ("x-openwork-access" = json!("workspace-write")),
+        ("x-openwork-approval" = json!("config.patch")),
+    ),
+    request_body = schemas::workspace::ConfigPatch,
+    responses(
+        (status = 200, description = "Written", body = schemas::workspace::ConfigUpdated),
+        (status = 400, description = "- `invalid_payload`: opencode or openwork updates required", body = ErrorBody),
+        (status = 422, description = errors::CONFIG_UNPARSEABLE, body = ErrorBody),
+    ),
+)]
 pub(super) async fn patch_config(
     access: WriteAccess,
     JsonObject(body): JsonObject,
@@ -191,8 +226,11 @@ pub(super) async fn patch_config(
 }
 
 /// `?scope=project|global`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ScopeQuery {
+    /// `global` reads the host user's config; anything else the project's.
+    #[param(value_type = Option<schemas::workspace::ConfigScope>, inline)]
     scope: Option<String>,
 }
 
@@ -201,10 +239,20 @@ fn is_global(scope: Option<&str>) -> bool {
 }
 
 /// The raw text of the project or global OpenCode config.
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}/opencode-config",
+    summary = "Read an OpenCode config file",
+    tag = "config",
+    params(WorkspaceId, ScopeQuery),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses((status = 200, description = "The file's raw text", body = schemas::workspace::OpencodeConfigFile)),
+)]
 pub(super) async fn get_opencode_config(
     State(state): State<AppState>,
     access: ReadAccess,
-    Query(query): Query<ScopeQuery>,
+    FirstQuery(query): FirstQuery<ScopeQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let path = if is_global(query.scope.as_deref()) {
         state.global_config_path()
@@ -220,6 +268,23 @@ pub(super) async fn get_opencode_config(
 }
 
 /// Replaces the project or global OpenCode config with the given text after approval.
+#[utoipa::path(
+    post,
+    path = "/workspace/{id}/opencode-config",
+    summary = "Replace an OpenCode config file",
+    tag = "config",
+    params(WorkspaceId),
+    security(("bearer" = ["collaborator"])),
+    extensions(
+        ("x-openwork-access" = json!("workspace-write")),
+        ("x-openwork-approval" = json!("config.write | config.global.write")),
+    ),
+    request_body = schemas::workspace::OpencodeConfigWrite,
+    responses(
+        (status = 200, description = "Written", body = schemas::workspace::CommandRun),
+        (status = 400, description = "- `invalid_payload`: content must be a string", body = ErrorBody),
+    ),
+)]
 pub(super) async fn write_opencode_config(
     access: WriteAccess,
     JsonObject(body): JsonObject,

@@ -1,22 +1,26 @@
 //! `POST /workspace/:id/engine/reload` (contract §4.14): asks the workspace's OpenCode to
 //! dispose its instance, so it loads config, plugins, skills and MCP servers afresh.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use super::openapi::errors;
+use super::openapi::params::WorkspaceId;
+use super::openapi::schemas::{self, ErrorBody};
 use crate::auth::Scope;
 use crate::auth::extract::ClientAuth;
 use crate::error::ApiError;
 use crate::opencode::{OpencodeConnection, OpencodeError};
 use crate::pipeline::extract::PathParams;
 use crate::state::{AppState, now_ms};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// This resource's routes.
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/workspace/{id}/engine/reload", post(reload_engine))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(reload_engine))
 }
 
 /// The contract's answer for each way a reload can fail.
@@ -39,6 +43,22 @@ fn reload_error(error: OpencodeError) -> ApiError {
 
 /// Reloads the workspace's OpenCode. Not approval-gated and allowed in read-only mode: it
 /// changes no file, only makes OpenCode re-read the ones it has.
+#[utoipa::path(
+    post,
+    path = "/workspace/{id}/engine/reload",
+    summary = "Reload the workspace's OpenCode",
+    tag = "engine",
+    params(WorkspaceId),
+    security(("bearer" = ["collaborator"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses(
+        (status = 200, description = "OpenCode disposed its instance", body = schemas::workspace::EngineReloaded),
+        (status = 400, description = errors::OPENCODE_UNCONFIGURED, body = ErrorBody),
+        (status = 403, description = "- `forbidden`: Insufficient token scope (details: `required`, `scope`)", body = ErrorBody),
+        (status = 500, description = "- `internal_error`: Unexpected server error (OpenCode unreachable, as in the reference)", body = ErrorBody),
+        (status = 502, description = "- `opencode_reload_failed`: OpenCode reload failed (details: `status`, `body`)", body = ErrorBody),
+    ),
+)]
 async fn reload_engine(
     State(state): State<AppState>,
     ClientAuth(actor): ClientAuth,

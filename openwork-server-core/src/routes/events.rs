@@ -3,7 +3,7 @@
 //! `Last-Event-ID`) that end when the server shuts down.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -15,12 +15,19 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::guard::ReadAccess;
+use super::openapi::params::WorkspaceId;
+use super::openapi::schemas;
 use crate::events::ReloadEvent;
+use crate::pipeline::extract::FirstQuery;
 use crate::state::AppState;
+use utoipa::IntoParams;
 
 /// `?since=N`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct SinceQuery {
+    /// Return events with a greater `seq` (default 0).
+    #[param(value_type = Option<u64>)]
     since: Option<String>,
 }
 
@@ -38,11 +45,28 @@ fn wants_stream(headers: &HeaderMap) -> bool {
 }
 
 /// Polls or streams this workspace's reload events.
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}/events",
+    summary = "Reload events (poll or stream)",
+    tag = "events",
+    params(WorkspaceId, SinceQuery),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses((
+        status = 200,
+        description = "Reload events after `since`. With `Accept: text/event-stream` they stream as Server-Sent Events (`id:` = `seq`, resume with `Last-Event-ID`, `data:` = one event) until the server stops.",
+        content(
+            (schemas::workspace::ReloadEventPoll = "application/json"),
+            (String = "text/event-stream"),
+        ),
+    )),
+)]
 pub(super) async fn get_events(
     State(state): State<AppState>,
     access: ReadAccess,
     headers: HeaderMap,
-    Query(query): Query<SinceQuery>,
+    FirstQuery(query): FirstQuery<SinceQuery>,
 ) -> Response {
     let workspace_id = access.workspace.id;
     let mut since = parse_seq(query.since.as_deref());

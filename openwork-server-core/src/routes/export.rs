@@ -3,13 +3,15 @@
 //! text, commands and portable files — behind the sensitivity gate. Any scope may export;
 //! there is no approval and no audit line.
 
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use super::guard::ReadAccess;
+use super::openapi::errors;
+use super::openapi::params::WorkspaceId;
+use super::openapi::schemas::{self, ErrorBody};
 use crate::error::ApiError;
 use crate::fs::confine::ensure_inside;
 use crate::resources::commands::{self, commands_dir};
@@ -17,14 +19,34 @@ use crate::resources::portable::sensitive::{SensitiveMode, collect_warnings, str
 use crate::resources::portable::{list_files, portable_opencode, without_materialized_sessions};
 use crate::resources::skills::{SkillFiles, discover_with};
 use crate::state::{AppState, now_ms};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// This resource's routes.
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/workspace/{id}/export", get(export_workspace))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(export_workspace))
 }
 
 /// The export document, or `409 workspace_export_requires_decision` when it would carry
 /// something secret-looking and the caller did not say `sensitive=include|exclude`.
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}/export",
+    summary = "Export the workspace's setup",
+    tag = "portable",
+    params(
+        WorkspaceId,
+        ("sensitive" = Option<String>, Query, description = "`auto` (default): refuse with 409 when something looks secret; `include`: export it; `exclude`: leave it out"),
+    ),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses(
+        (status = 200, description = "The workspace's portable setup", body = schemas::workspace::WorkspaceExport),
+        (status = 400, description = "- `invalid_workspace_export_sensitive_mode`: Invalid workspace export sensitive mode: <value>\n- `invalid_path`: Path escapes the workspace", body = ErrorBody),
+        (status = 409, description = "- `workspace_export_requires_decision`: This workspace includes sensitive config. Choose whether to exclude it or include it before exporting. (details: `warnings: [{id, label, detail}]`)", body = ErrorBody),
+        (status = 422, description = errors::CONFIG_UNPARSEABLE, body = ErrorBody),
+    ),
+)]
 pub(super) async fn export_workspace(
     State(state): State<AppState>,
     access: ReadAccess,

@@ -10,26 +10,29 @@
 //! than `N + 1`; it should then take a fresh snapshot. The reference response shape has no
 //! room for a flag, so the gap is signalled by the sequence numbers alone.
 
-use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::ensure_writable;
 use super::guard::WriteAccess;
+use super::openapi::errors;
+use super::openapi::params::{FileSessionId, WorkspaceId};
+use super::openapi::schemas::{self, ErrorBody};
 use crate::auth::Scope;
 use crate::auth::extract::ClientAuth;
 use crate::error::ApiError;
 use crate::files::catalog::{Catalog, DEFAULT_LIMIT, MAX_LIMIT, PageQuery};
 use crate::files::sessions::{FileSession, SessionError, ttl_ms};
 use crate::fs::confine::{normalize_relative, resolve_under};
-use crate::pipeline::extract::{JsonObject, PathParams};
+use crate::pipeline::extract::{FirstQuery, JsonObject, PathParams};
 use crate::state::{AppState, now_ms};
 use crate::workspace::Workspace;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 mod batch;
 mod ops;
@@ -40,31 +43,16 @@ pub(crate) const MAX_ITEMS: usize = 64;
 pub(crate) const MAX_FILE_BYTES: u64 = 5_000_000;
 
 /// This resource's routes.
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/workspace/{id}/files/sessions", post(create_file_session))
-        .route(
-            "/files/sessions/{session_id}/renew",
-            post(renew_file_session),
-        )
-        .route("/files/sessions/{session_id}", delete(close_file_session))
-        .route(
-            "/files/sessions/{session_id}/catalog/snapshot",
-            get(get_catalog_snapshot),
-        )
-        .route(
-            "/files/sessions/{session_id}/catalog/events",
-            get(list_catalog_events),
-        )
-        .route(
-            "/files/sessions/{session_id}/read-batch",
-            post(batch::read_batch),
-        )
-        .route(
-            "/files/sessions/{session_id}/write-batch",
-            post(batch::write_batch),
-        )
-        .route("/files/sessions/{session_id}/ops", post(ops::apply_ops))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_file_session))
+        .routes(routes!(renew_file_session))
+        .routes(routes!(close_file_session))
+        .routes(routes!(get_catalog_snapshot))
+        .routes(routes!(list_catalog_events))
+        .routes(routes!(batch::read_batch))
+        .routes(routes!(batch::write_batch))
+        .routes(routes!(ops::apply_ops))
 }
 
 fn payload_error(message: &'static str) -> ApiError {
@@ -173,6 +161,19 @@ pub(crate) fn confined(root: &std::path::Path, raw: &str) -> Result<(String, Pat
 }
 
 /// `POST /workspace/{id}/files/sessions`.
+#[utoipa::path(
+    post,
+    path = "/workspace/{id}/files/sessions",
+    summary = "Open a file session",
+    tag = "file-sessions",
+    params(WorkspaceId),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    request_body = schemas::files::CreateFileSession,
+    responses(
+        (status = 200, description = "The session", body = schemas::files::FileSessionEnvelope),
+    ),
+)]
 async fn create_file_session(
     State(state): State<AppState>,
     ClientAuth(actor): ClientAuth,
@@ -198,6 +199,21 @@ async fn create_file_session(
 }
 
 /// `POST /files/sessions/{session_id}/renew`.
+#[utoipa::path(
+    post,
+    path = "/files/sessions/{session_id}/renew",
+    summary = "Extend a file session",
+    tag = "file-sessions",
+    params(FileSessionId),
+    security(("bearer" = ["viewer"])),
+    request_body = schemas::files::RenewFileSession,
+    responses(
+        (status = 200, description = "The session", body = schemas::files::FileSessionEnvelope),
+        (status = 400, description = "- `invalid_path`: Invalid percent-encoding in path", body = ErrorBody),
+        (status = 403, description = errors::SESSION_OTHER_TOKEN, body = ErrorBody),
+        (status = 404, description = "- `file_session_not_found`: File session not found", body = ErrorBody),
+    ),
+)]
 async fn renew_file_session(
     State(state): State<AppState>,
     ClientAuth(actor): ClientAuth,
@@ -216,6 +232,20 @@ async fn renew_file_session(
 }
 
 /// `DELETE /files/sessions/{session_id}`.
+#[utoipa::path(
+    delete,
+    path = "/files/sessions/{session_id}",
+    summary = "Close a file session",
+    tag = "file-sessions",
+    params(FileSessionId),
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "Closed", body = schemas::Ok),
+        (status = 400, description = "- `invalid_path`: Invalid percent-encoding in path", body = ErrorBody),
+        (status = 403, description = errors::SESSION_OTHER_TOKEN, body = ErrorBody),
+        (status = 404, description = "- `file_session_not_found`: File session not found", body = ErrorBody),
+    ),
+)]
 async fn close_file_session(
     State(state): State<AppState>,
     ClientAuth(actor): ClientAuth,
@@ -245,11 +275,25 @@ fn path_param(raw: Option<&String>) -> Result<Option<String>, ApiError> {
 }
 
 /// `GET /files/sessions/{session_id}/catalog/snapshot`.
+#[utoipa::path(
+    get,
+    path = "/files/sessions/{session_id}/catalog/snapshot",
+    summary = "Page through the workspace's files",
+    tag = "file-sessions",
+    params(FileSessionId, ("prefix" = Option<String>, Query, description = "Only this path and what is under it"), ("after" = Option<String>, Query, description = "Only paths after this one (the previous page's `nextAfter`)"), ("includeDirs" = Option<String>, Query, description = "`false` (exactly) leaves folders out"), ("limit" = Option<u32>, Query, description = "Page size, at most 10000 (default 2000)")),
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "One page of the workspace's files", body = schemas::files::CatalogSnapshot),
+        (status = 400, description = "- `invalid_path`: Invalid percent-encoding in path\n- `invalid_path`: Path is required | Path contains null byte | Subdirectories are not allowed | Path traversal is not allowed | Path must point to a file | Path escapes the workspace", body = ErrorBody),
+        (status = 403, description = errors::SESSION_OTHER_TOKEN, body = ErrorBody),
+        (status = 404, description = errors::SESSION_NOT_FOUND, body = ErrorBody),
+    ),
+)]
 async fn get_catalog_snapshot(
     State(state): State<AppState>,
     ClientAuth(actor): ClientAuth,
     PathParams(session_id): PathParams<String>,
-    Query(params): Query<HashMap<String, String>>,
+    FirstQuery(params): FirstQuery<HashMap<String, String>>,
 ) -> Result<axum::response::Response, ApiError> {
     let (session, workspace) = open_session(&state, &actor.token_hash, &session_id)?;
     let query = PageQuery {
@@ -287,11 +331,25 @@ async fn get_catalog_snapshot(
 }
 
 /// `GET /files/sessions/{session_id}/catalog/events`.
+#[utoipa::path(
+    get,
+    path = "/files/sessions/{session_id}/catalog/events",
+    summary = "Poll file events",
+    tag = "file-sessions",
+    params(FileSessionId, ("since" = Option<u64>, Query, description = "Return events with a greater `seq` (default 0)")),
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "File events after `since`; a first `seq` above `since + 1` means events were missed", body = schemas::files::FileEventList),
+        (status = 400, description = "- `invalid_path`: Invalid percent-encoding in path", body = ErrorBody),
+        (status = 403, description = errors::SESSION_OTHER_TOKEN, body = ErrorBody),
+        (status = 404, description = errors::SESSION_NOT_FOUND, body = ErrorBody),
+    ),
+)]
 async fn list_catalog_events(
     State(state): State<AppState>,
     ClientAuth(actor): ClientAuth,
     PathParams(session_id): PathParams<String>,
-    Query(params): Query<HashMap<String, String>>,
+    FirstQuery(params): FirstQuery<HashMap<String, String>>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let (_, workspace) = open_session(&state, &actor.token_hash, &session_id)?;
     let since = match params

@@ -6,14 +6,15 @@
 //! `409 conflict` when the file changed since; the check runs before the approval prompt
 //! (D4) and again under the file's lock right before the write.
 
+use axum::Json;
 use axum::http::{StatusCode, Uri};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncReadExt as _;
 
 use super::guard::{ReadAccess, WriteAccess};
+use super::openapi::params::WorkspaceId;
+use super::openapi::schemas::{self, ErrorBody};
 use super::skills::query_param;
 use crate::error::ApiError;
 use crate::files::drop_box::js_number;
@@ -23,16 +24,15 @@ use crate::fs::confine::{PathError, normalize_relative, resolve_under};
 use crate::pipeline::extract::JsonObject;
 use crate::resources::skills::js_string;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Largest file read or written through these routes (the file-session limit).
 const MAX_BYTES: u64 = 5_000_000;
 
 /// This resource's routes.
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route(
-        "/workspace/{id}/files/content",
-        get(read_file_content).post(write_file_content),
-    )
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(read_file_content, write_file_content))
 }
 
 /// Normalises a client path and refuses anything but markdown.
@@ -76,6 +76,21 @@ fn file_not_found() -> ApiError {
 
 /// `{"path","content","bytes","updatedAt"}`; content decoded as UTF-8 (invalid sequences
 /// replaced, as the reference's `readFile(…, "utf8")` does).
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}/files/content",
+    summary = "Read a markdown file",
+    tag = "files",
+    params(WorkspaceId, ("path" = String, Query, description = "Workspace-relative path of a `.md`, `.mdx` or `.markdown` file")),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses(
+        (status = 200, description = "The file's text", body = schemas::files::FileContent),
+        (status = 400, description = "- `invalid_path`: Only markdown files are supported | Path is required | Path contains null byte | Path traversal is not allowed | Path must point to a file | Path escapes the workspace", body = ErrorBody),
+        (status = 404, description = "- `file_not_found`: File not found", body = ErrorBody),
+        (status = 413, description = "- `file_too_large`: File exceeds size limit (details: `maxBytes`, `size`)", body = ErrorBody),
+    ),
+)]
 async fn read_file_content(access: ReadAccess, uri: Uri) -> Result<Json<Value>, ApiError> {
     let requested = query_param(&uri, "path").unwrap_or_default();
     let relative = markdown_path(requested.trim())?;
@@ -112,7 +127,7 @@ async fn current_updated_at(path: &Path) -> Result<Option<f64>, ApiError> {
         Ok(metadata) if metadata.is_file() => Ok(Some(mtime_ms(&metadata))),
         Ok(_) => Err(PathError::NotAFile.into()),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(ApiError::internal(error)),
+        Err(error) => Err(super::guard::write_error(error)),
     }
 }
 
@@ -134,6 +149,25 @@ fn check_base(base: Option<f64>, current: Option<f64>, force: bool) -> Result<()
 
 /// Writes a markdown file after approval:
 /// `{"ok":true,"path","bytes","updatedAt","revision"}`.
+#[utoipa::path(
+    post,
+    path = "/workspace/{id}/files/content",
+    summary = "Write a markdown file",
+    tag = "files",
+    params(WorkspaceId),
+    security(("bearer" = ["collaborator"])),
+    extensions(
+        ("x-openwork-access" = json!("workspace-write")),
+        ("x-openwork-approval" = json!("workspace.file.write")),
+    ),
+    request_body = schemas::files::FileContentWrite,
+    responses(
+        (status = 200, description = "Written atomically", body = schemas::files::FileContentWritten),
+        (status = 400, description = "- `invalid_payload`: content must be a string\n- `invalid_path`: Only markdown files are supported | Path is required | Path contains null byte | Path traversal is not allowed | Path must point to a file | Path escapes the workspace", body = ErrorBody),
+        (status = 409, description = "- `conflict`: File changed since it was loaded (details: `baseUpdatedAt`, `currentUpdatedAt`)", body = ErrorBody),
+        (status = 413, description = "- `file_too_large`: File exceeds size limit (details: `maxBytes`, `size`)", body = ErrorBody),
+    ),
+)]
 async fn write_file_content(
     access: WriteAccess,
     JsonObject(body): JsonObject,

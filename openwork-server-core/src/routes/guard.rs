@@ -18,6 +18,7 @@ use crate::auth::{Actor, Scope};
 use crate::error::ApiError;
 use crate::events::{Origin, ReloadReason, ReloadTrigger};
 use crate::fs::atomic::{FileMode, write_atomic};
+use crate::fs::confine::PathError;
 use crate::pipeline::extract::invalid_path_encoding;
 use crate::state::AppState;
 use crate::workspace::Workspace;
@@ -154,5 +155,16 @@ pub(crate) async fn write_file(path: std::path::PathBuf, bytes: Vec<u8>) -> Resu
     tokio::task::spawn_blocking(move || write_atomic(&path, &bytes, FileMode::Default))
         .await
         .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
+        .map_err(write_error)
+}
+
+/// The answer for a failed write. A file where a folder must go, or a folder where the file
+/// must go, is the state of the workspace the client works on: `400 invalid_path`, not an
+/// internal error.
+pub(crate) fn write_error(error: std::io::Error) -> ApiError {
+    match error.kind() {
+        std::io::ErrorKind::NotADirectory => PathError::ThroughFile.into(),
+        std::io::ErrorKind::IsADirectory => PathError::NotAFile.into(),
+        _ => ApiError::internal(error),
+    }
 }

@@ -10,12 +10,11 @@
 //! then is the staged file renamed over the destination. A refused upload leaves nothing
 //! behind: the temp file is removed and folders created for it are removed again.
 
+use axum::Json;
 use axum::extract::multipart::Field;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -23,6 +22,8 @@ use tokio::io::AsyncWriteExt as _;
 
 use super::ensure_writable;
 use super::guard::{ReadAccess, WriteAccess};
+use super::openapi::params::WorkspaceId;
+use super::openapi::schemas::{self, ErrorBody};
 use super::skills::query_param;
 use crate::auth::Scope;
 use crate::auth::extract::ClientAuth;
@@ -32,6 +33,8 @@ use crate::files::drop_box::{self, DownloadError, DropBox};
 use crate::fs::confine::{PathError, ensure_inside, normalize_relative, resolve_under};
 use crate::pipeline::extract::PathParams;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Bytes of the `path` field kept in memory; beyond it the request is refused as too
 /// large.
@@ -39,15 +42,15 @@ const MAX_FIELD_BYTES: usize = 1024 * 1024;
 
 /// This resource's routes. The upload route lifts the framework's default body limit: the
 /// handler enforces the inbox limit itself, while streaming.
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/workspace/{id}/inbox",
-            get(list_inbox)
-                .post(upload_inbox_file)
-                .layer(axum::extract::DefaultBodyLimit::disable()),
-        )
-        .route("/workspace/{id}/inbox/{inbox_id}", get(download_inbox_item))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    let (schemas, paths, methods) = routes!(list_inbox, upload_inbox_file);
+    OpenApiRouter::new()
+        .routes((
+            schemas,
+            paths,
+            methods.layer(axum::extract::DefaultBodyLimit::disable()),
+        ))
+        .routes(routes!(download_inbox_item))
 }
 
 fn inbox_disabled() -> ApiError {
@@ -93,6 +96,16 @@ fn fields_too_large() -> ApiError {
 
 /// `{"items":[{"id","path","size","updatedAt","name"}]}`, newest first; `{"items":[]}`
 /// when the inbox is disabled or missing.
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}/inbox",
+    summary = "List the inbox",
+    tag = "inbox",
+    params(WorkspaceId),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses((status = 200, description = "Files in the inbox, newest first", body = schemas::files::InboxList)),
+)]
 async fn list_inbox(
     State(state): State<AppState>,
     access: ReadAccess,
@@ -110,6 +123,23 @@ async fn list_inbox(
 }
 
 /// The inbox item's bytes as an attachment.
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}/inbox/{inbox_id}",
+    summary = "Download an inbox file",
+    tag = "inbox",
+    params(WorkspaceId, ("inbox_id" = String, Path, description = "An `id` from the listing")),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses(
+        (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>, headers(
+            ("Content-Length" = u64, description = "Size in bytes"),
+            ("Content-Disposition" = String, description = "`attachment; filename=\"<name>\"`"),
+        )),
+        (status = 400, description = "- `invalid_inbox_item`: Inbox item id is invalid\n- `invalid_path`: Path is required | Path contains null byte | Path traversal is not allowed | Path must point to a file | Path escapes the workspace", body = ErrorBody),
+        (status = 404, description = "- `inbox_disabled`: Workspace inbox is disabled\n- `inbox_item_not_found`: Inbox item not found", body = ErrorBody),
+    ),
+)]
 async fn download_inbox_item(
     State(state): State<AppState>,
     access: ReadAccess,
@@ -143,6 +173,28 @@ async fn download_inbox_item(
 
 /// Stores the multipart `file` under the inbox after approval:
 /// `{"ok":true,"path":"<rel>","bytes":<size>}`.
+#[utoipa::path(
+    post,
+    path = "/workspace/{id}/inbox",
+    summary = "Upload a file to the inbox",
+    tag = "inbox",
+    params(
+        WorkspaceId,
+        ("path" = Option<String>, Query, description = "Destination relative to the inbox (wins over the form's `path`)"),
+    ),
+    security(("bearer" = ["collaborator"])),
+    extensions(
+        ("x-openwork-access" = json!("workspace-write")),
+        ("x-openwork-approval" = json!("workspace.inbox.upload")),
+    ),
+    request_body(content = schemas::files::InboxUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "Stored", body = schemas::files::InboxUploaded),
+        (status = 400, description = "- `invalid_payload`: Expected multipart/form-data\n- `file_required`: Form field 'file' is required\n- `invalid_path`: Path is required | Path contains null byte | Path traversal is not allowed | Path must point to a file | Path escapes the workspace", body = ErrorBody),
+        (status = 404, description = "- `inbox_disabled`: Workspace inbox is disabled", body = ErrorBody),
+        (status = 413, description = "- `file_too_large`: File exceeds upload limit (details: `maxBytes`, `size`)\n- `payload_too_large`: Request body is too large", body = ErrorBody),
+    ),
+)]
 async fn upload_inbox_file(
     State(state): State<AppState>,
     ClientAuth(actor): ClientAuth,
@@ -215,7 +267,7 @@ async fn upload_inbox_file(
         blocking(move || {
             // The tree may have changed while the operator decided: check again.
             checked_destination(&workspace_root, &inbox, &relative)?;
-            staged.commit(&dest).map_err(ApiError::internal)
+            staged.commit(&dest).map_err(super::guard::write_error)
         })
         .await??;
     }
@@ -354,6 +406,14 @@ fn checked_destination(
     if dest.is_dir() {
         return Err(PathError::NotAFile.into());
     }
+    // A file where a folder of the path must go fails now, before anyone is asked (D4).
+    let nearest = dest
+        .ancestors()
+        .skip(1)
+        .find(|dir| dir.symlink_metadata().is_ok());
+    if nearest.is_some_and(|dir| !dir.is_dir()) {
+        return Err(PathError::ThroughFile.into());
+    }
     Ok(dest)
 }
 
@@ -396,7 +456,11 @@ impl StagedFile {
             // SECURITY (D1): nothing is created unless the inbox lies inside the workspace.
             ensure_inside(&workspace_root, &inbox)?;
             let staging = inbox.parent().unwrap_or(&inbox).to_path_buf();
-            let created = CreatedDirs::create(&staging).map_err(ApiError::internal)?;
+            // `create_dir_all` calls a file in its place "already exists".
+            if staging.symlink_metadata().is_ok() && !staging.is_dir() {
+                return Err(PathError::ThroughFile.into());
+            }
+            let created = CreatedDirs::create(&staging).map_err(super::guard::write_error)?;
             let temp = tempfile::Builder::new()
                 .prefix(".inbox-upload-")
                 .suffix(".tmp")

@@ -2,14 +2,16 @@
 //! `DELETE /workspace/:id/mcp/:name` over the `mcp` maps of the global and project OpenCode
 //! configs; writes touch only the project config's `mcp` value.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use std::path::Path;
 
 use super::guard::{ReadAccess, WriteAccess};
+use super::openapi::errors;
+use super::openapi::params::WorkspaceId;
+use super::openapi::schemas::{self, ErrorBody};
 use super::plugins::{js_string, parse_config_text, path_string, read_config_text};
 use crate::error::ApiError;
 use crate::events::{ReloadReason, ReloadTrigger};
@@ -18,12 +20,14 @@ use crate::resources::mcp::{self, McpItem};
 use crate::resources::plugins::config_text_with;
 use crate::state::AppState;
 use crate::workspace::Workspace;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// This resource's routes.
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/workspace/{id}/mcp", get(list_mcp).post(add_mcp))
-        .route("/workspace/{id}/mcp/{name}", delete(remove_mcp))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_mcp, add_mcp))
+        .routes(routes!(remove_mcp))
 }
 
 /// JavaScript truthiness, which decides whether a `config` was sent at all.
@@ -62,6 +66,19 @@ fn mcp_items(state: &AppState, workspace: &Workspace) -> Result<Vec<McpItem>, Ap
 }
 
 /// Lists the MCP servers the workspace's OpenCode sees.
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}/mcp",
+    summary = "List MCP servers",
+    tag = "mcp",
+    params(WorkspaceId),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses(
+        (status = 200, description = "Global servers the project does not override, then the project's", body = schemas::workspace::McpList),
+        (status = 422, description = errors::JSONC_UNPARSEABLE, body = ErrorBody),
+    ),
+)]
 async fn list_mcp(
     State(state): State<AppState>,
     access: ReadAccess,
@@ -89,6 +106,24 @@ async fn edit_servers(
 }
 
 /// Adds or replaces one project MCP server.
+#[utoipa::path(
+    post,
+    path = "/workspace/{id}/mcp",
+    summary = "Add or replace an MCP server",
+    tag = "mcp",
+    params(WorkspaceId),
+    security(("bearer" = ["collaborator"])),
+    extensions(
+        ("x-openwork-access" = json!("workspace-write")),
+        ("x-openwork-approval" = json!("mcp.add")),
+    ),
+    request_body = schemas::workspace::McpAdd,
+    responses(
+        (status = 200, description = "The MCP servers afterwards", body = schemas::workspace::McpList),
+        (status = 400, description = "- `invalid_payload`: MCP config is required\n- `invalid_mcp_name`: MCP name must be alphanumeric and not start with -\n- `invalid_mcp_config`: MCP config type must be local or remote | Local MCP requires command array | Remote MCP requires url", body = ErrorBody),
+        (status = 422, description = errors::JSONC_UNPARSEABLE, body = ErrorBody),
+    ),
+)]
 async fn add_mcp(
     access: WriteAccess,
     JsonObject(body): JsonObject,
@@ -135,6 +170,22 @@ async fn add_mcp(
 }
 
 /// Removes a project MCP server; an unknown name is not an error and is not validated.
+#[utoipa::path(
+    delete,
+    path = "/workspace/{id}/mcp/{name}",
+    summary = "Remove an MCP server",
+    tag = "mcp",
+    params(WorkspaceId, ("name" = String, Path, description = "MCP server name")),
+    security(("bearer" = ["collaborator"])),
+    extensions(
+        ("x-openwork-access" = json!("workspace-write")),
+        ("x-openwork-approval" = json!("mcp.remove")),
+    ),
+    responses(
+        (status = 200, description = "The MCP servers afterwards", body = schemas::workspace::McpList),
+        (status = 422, description = errors::JSONC_UNPARSEABLE, body = ErrorBody),
+    ),
+)]
 async fn remove_mcp(
     access: WriteAccess,
     PathParams((_, name)): PathParams<(String, String)>,

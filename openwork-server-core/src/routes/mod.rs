@@ -18,6 +18,7 @@ mod health;
 mod import;
 mod inbox;
 mod mcp;
+pub(crate) mod openapi;
 mod plugins;
 mod proxy;
 mod runtime;
@@ -31,7 +32,8 @@ mod workspaces;
 
 use axum::Router;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -40,36 +42,40 @@ use crate::state::AppState;
 /// (`ClientAuth`, `HostAuth`, or neither). Paths are matched exactly: no trailing-slash tolerance, and a
 /// wrong method is a 404 like an unknown path. `HEAD` is answered like `GET` (D13).
 pub(crate) fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(health::get_health))
-        .route("/w/{id}/health", get(health::get_health))
-        .route("/status", get(status::get_status))
-        .route("/w/{id}/status", get(status::get_workspace_status))
-        .route("/capabilities", get(capabilities::get_capabilities))
-        .route("/w/{id}/capabilities", get(capabilities::get_capabilities))
-        .route("/whoami", get(status::get_whoami))
-        .route("/workspaces", get(workspaces::list_workspaces))
-        .route(
-            "/w/{id}/workspaces",
-            get(workspaces::list_mounted_workspace),
-        )
-        .route(
-            "/tokens",
-            get(tokens::list_tokens).post(tokens::create_token),
-        )
-        .route("/tokens/{id}", delete(tokens::revoke_token))
-        .route(
-            "/workspace/{id}/config",
-            get(config::get_config).patch(config::patch_config),
-        )
-        .route(
-            "/workspace/{id}/opencode-config",
-            get(config::get_opencode_config).post(config::write_opencode_config),
-        )
-        .route("/workspace/{id}/events", get(events::get_events))
-        .route("/workspace/{id}/audit", get(audit::list_audit))
-        .route("/approvals", get(approvals::list_approvals))
-        .route("/approvals/{id}", post(approvals::reply_approval))
+    // The document half is dropped here: `/openapi.json` renders its own copy once, lazily.
+    let (routes, _document) = api_router().split_for_parts();
+    routes
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .with_state(state)
+}
+
+/// The route table with its OpenAPI description. A route exists only if it is registered
+/// here through `routes!` from a handler annotated with `#[utoipa::path]`, so registering
+/// a route is documenting it. Resource modules export a `router()` built the same way.
+pub(crate) fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(openapi::router())
+        .routes(routes!(health::get_health))
+        .routes(routes!(health::get_mounted_health))
+        .routes(routes!(status::get_status))
+        .routes(routes!(status::get_workspace_status))
+        .routes(routes!(capabilities::get_capabilities))
+        .routes(routes!(capabilities::get_mounted_capabilities))
+        .routes(routes!(status::get_whoami))
+        .routes(routes!(workspaces::list_workspaces))
+        .routes(routes!(workspaces::list_mounted_workspace))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::revoke_token))
+        .routes(routes!(config::get_config, config::patch_config))
+        .routes(routes!(
+            config::get_opencode_config,
+            config::write_opencode_config
+        ))
+        .routes(routes!(events::get_events))
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(approvals::list_approvals))
+        .routes(routes!(approvals::reply_approval))
         .merge(plugins::router())
         .merge(skills::router())
         .merge(mcp::router())
@@ -86,9 +92,6 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(proxy::router())
         .merge(ui::router())
         .merge(runtime::router())
-        .fallback(not_found)
-        .method_not_allowed_fallback(not_found)
-        .with_state(state)
 }
 
 async fn not_found() -> Response {

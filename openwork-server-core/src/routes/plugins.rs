@@ -2,13 +2,15 @@
 //! `DELETE /workspace/:id/plugins/:name` over the project config's `plugin` list (edited in
 //! place, comments kept) and the plugin folders.
 
+use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use std::path::Path;
 
 use super::guard::{ReadAccess, WriteAccess};
+use super::openapi::errors;
+use super::openapi::params::WorkspaceId;
+use super::openapi::schemas::{self, ErrorBody};
 use crate::error::ApiError;
 use crate::events::{ReloadReason, ReloadTrigger};
 use crate::fs::jsonc;
@@ -19,15 +21,14 @@ use crate::resources::plugins::{
 };
 use crate::state::AppState;
 use crate::workspace::Workspace;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// This resource's routes.
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/workspace/{id}/plugins",
-            get(list_plugins).post(add_plugin),
-        )
-        .route("/workspace/{id}/plugins/{name}", delete(remove_plugin))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_plugins, add_plugin))
+        .routes(routes!(remove_plugin))
 }
 
 /// JavaScript's `String(value ?? "")`, how the reference reads text fields of a body.
@@ -121,6 +122,19 @@ async fn plugin_list(
 }
 
 /// Lists the workspace's plugins; `?includeGlobal=true` (exactly) adds the global folder.
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}/plugins",
+    summary = "List plugins",
+    tag = "plugins",
+    params(WorkspaceId, ("includeGlobal" = Option<String>, Query, description = "`true` (exactly) also lists the host user's global ones")),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses(
+        (status = 200, description = "Config entries, then plugin files", body = schemas::workspace::PluginList),
+        (status = 422, description = errors::JSONC_UNPARSEABLE, body = ErrorBody),
+    ),
+)]
 async fn list_plugins(
     State(state): State<AppState>,
     access: ReadAccess,
@@ -151,6 +165,24 @@ async fn edit_plugins(
 }
 
 /// Adds a plugin spec to the project config unless one of the same name is there.
+#[utoipa::path(
+    post,
+    path = "/workspace/{id}/plugins",
+    summary = "Add a plugin",
+    tag = "plugins",
+    params(WorkspaceId),
+    security(("bearer" = ["collaborator"])),
+    extensions(
+        ("x-openwork-access" = json!("workspace-write")),
+        ("x-openwork-approval" = json!("plugins.add")),
+    ),
+    request_body = schemas::workspace::PluginAdd,
+    responses(
+        (status = 200, description = "The project's plugins afterwards", body = schemas::workspace::PluginList),
+        (status = 400, description = "- `invalid_plugin_spec`: Plugin spec is required", body = ErrorBody),
+        (status = 422, description = errors::JSONC_UNPARSEABLE, body = ErrorBody),
+    ),
+)]
 async fn add_plugin(
     access: WriteAccess,
     JsonObject(body): JsonObject,
@@ -187,6 +219,22 @@ async fn add_plugin(
 
 /// Removes every config entry with the name's normalised name; an unknown name is not an
 /// error.
+#[utoipa::path(
+    delete,
+    path = "/workspace/{id}/plugins/{name}",
+    summary = "Remove a plugin",
+    tag = "plugins",
+    params(WorkspaceId, ("name" = String, Path, description = "Plugin name or spec (`/` of scoped names as `%2F`)")),
+    security(("bearer" = ["collaborator"])),
+    extensions(
+        ("x-openwork-access" = json!("workspace-write")),
+        ("x-openwork-approval" = json!("plugins.remove")),
+    ),
+    responses(
+        (status = 200, description = "The project's plugins afterwards (an unknown name changes nothing)", body = schemas::workspace::PluginList),
+        (status = 422, description = errors::JSONC_UNPARSEABLE, body = ErrorBody),
+    ),
+)]
 async fn remove_plugin(
     access: WriteAccess,
     PathParams((_, name)): PathParams<(String, String)>,

@@ -4,11 +4,9 @@
 //! them. The orchestrator names its control server in `OPENWORK_CONTROL_BASE_URL` and
 //! `OPENWORK_CONTROL_TOKEN`; both are read on every request, like the other switches.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, http::StatusCode};
 use http::{HeaderValue, Method, Request, Uri, header};
 use http_body_util::BodyExt;
@@ -21,6 +19,11 @@ use crate::error::ApiError;
 use crate::pipeline::extract::JsonObject;
 use crate::proxy::ProxyClient;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::openapi::params::WorkspaceId;
+use super::openapi::schemas::{ErrorBody, RelayedJson};
 
 /// How long one exchange with the control server may take, connecting and reading the
 /// answer included. The orchestrator answers an upgrade at once (`202`) and upgrades
@@ -32,19 +35,16 @@ const MAX_CONTROL_BODY: usize = 1024 * 1024;
 
 /// The runtime routes. The ids of the mounted forms are not checked (as for
 /// `/w/:id/health`): the control server belongs to the host, not to a workspace.
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/runtime/versions", get(get_runtime_versions))
-        .route("/w/{id}/runtime/versions", get(get_runtime_versions))
-        .route("/runtime/upgrade", post(upgrade_runtime))
-        .route("/w/{id}/runtime/upgrade", post(upgrade_runtime))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_runtime_versions))
+        .routes(routes!(get_mounted_runtime_versions))
+        .routes(routes!(upgrade_runtime))
+        .routes(routes!(upgrade_mounted_runtime))
 }
 
-/// The versions of the host's services, as the control server reports them (`200`).
-async fn get_runtime_versions(
-    State(state): State<AppState>,
-    ClientAuth(_actor): ClientAuth,
-) -> Result<Response, ApiError> {
+/// Reads the versions of the host's services from the control server.
+async fn runtime_versions(state: &AppState) -> Result<Response, ApiError> {
     let control = ControlServer::from_env(&state.env)?;
     let answer = control
         .call(&state.proxy_client, Method::GET, "/runtime/versions", None)
@@ -52,15 +52,11 @@ async fn get_runtime_versions(
     Ok((StatusCode::OK, Json(answer)).into_response())
 }
 
-/// Asks the control server to upgrade services; the body is relayed as sent (e.g.
-/// `{"services":["openwork-server"]}`). The upgrade runs after the answer: `202`.
-async fn upgrade_runtime(
-    State(state): State<AppState>,
-    HostAuth(_actor): HostAuth,
-    JsonObject(body): JsonObject,
-) -> Result<Response, ApiError> {
+/// Relays an upgrade request (the body as sent, e.g. `{"services":["openwork-server"]}`).
+/// The upgrade runs after the answer: `202`.
+async fn upgrade(state: &AppState, body: JsonObject) -> Result<Response, ApiError> {
     let control = ControlServer::from_env(&state.env)?;
-    let body = Value::Object(body);
+    let body = Value::Object(body.0);
     let answer = control
         .call(
             &state.proxy_client,
@@ -70,6 +66,104 @@ async fn upgrade_runtime(
         )
         .await?;
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
+
+/// The versions of the host's services, as the control server reports them (`200`).
+#[utoipa::path(
+    get,
+    path = "/runtime/versions",
+    summary = "Versions of the host's services",
+    description = "Relayed to the orchestrator's control server (`OPENWORK_CONTROL_BASE_URL` with `OPENWORK_CONTROL_TOKEN`, read per request).",
+    tag = "runtime",
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "The control server's answer", body = RelayedJson),
+        (status = 501, description = "- `runtime_upgrade_unavailable`: Worker runtime control is not configured on this host", body = ErrorBody),
+        (status = 502, description = "- `runtime_upgrade_failed`: Runtime control server is unreachable | Runtime control base URL is invalid | Runtime control server returned an invalid response", body = ErrorBody),
+        (status = "4XX", description = "- `runtime_upgrade_failed`: the control server's error status (details: its answer)", body = ErrorBody),
+        (status = "5XX", description = "- `runtime_upgrade_failed`: the control server's error status (details: its answer)", body = ErrorBody),
+    ),
+)]
+async fn get_runtime_versions(
+    State(state): State<AppState>,
+    ClientAuth(_actor): ClientAuth,
+) -> Result<Response, ApiError> {
+    runtime_versions(&state).await
+}
+
+/// The same under a workspace mount; the id is not checked.
+#[utoipa::path(
+    get,
+    path = "/w/{id}/runtime/versions",
+    summary = "Versions of the host's services (workspace mount)",
+    description = "Relayed to the orchestrator's control server; the id is not checked.",
+    tag = "runtime",
+    params(WorkspaceId),
+    security(("bearer" = ["viewer"])),
+    responses(
+        (status = 200, description = "The control server's answer", body = RelayedJson),
+        (status = 501, description = "- `runtime_upgrade_unavailable`: Worker runtime control is not configured on this host", body = ErrorBody),
+        (status = 502, description = "- `runtime_upgrade_failed`: Runtime control server is unreachable | Runtime control base URL is invalid | Runtime control server returned an invalid response", body = ErrorBody),
+        (status = "4XX", description = "- `runtime_upgrade_failed`: the control server's error status (details: its answer)", body = ErrorBody),
+        (status = "5XX", description = "- `runtime_upgrade_failed`: the control server's error status (details: its answer)", body = ErrorBody),
+    ),
+)]
+async fn get_mounted_runtime_versions(
+    State(state): State<AppState>,
+    ClientAuth(_actor): ClientAuth,
+) -> Result<Response, ApiError> {
+    runtime_versions(&state).await
+}
+
+/// Asks the control server to upgrade services (`202`).
+#[utoipa::path(
+    post,
+    path = "/runtime/upgrade",
+    summary = "Upgrade the host's services",
+    description = "Relayed with its JSON body to the orchestrator's control server, which answers at once and upgrades afterwards (the server is restarted on the same port).",
+    tag = "runtime",
+    security(("hostToken" = []), ("bearer" = ["owner"])),
+    request_body = RelayedJson,
+    responses(
+        (status = 202, description = "The control server accepted the upgrade", body = RelayedJson),
+        (status = 501, description = "- `runtime_upgrade_unavailable`: Worker runtime control is not configured on this host", body = ErrorBody),
+        (status = 502, description = "- `runtime_upgrade_failed`: Runtime control server is unreachable | Runtime control base URL is invalid | Runtime control server returned an invalid response", body = ErrorBody),
+        (status = "4XX", description = "- `runtime_upgrade_failed`: the control server's error status (details: its answer)", body = ErrorBody),
+        (status = "5XX", description = "- `runtime_upgrade_failed`: the control server's error status (details: its answer)", body = ErrorBody),
+    ),
+)]
+async fn upgrade_runtime(
+    State(state): State<AppState>,
+    HostAuth(_actor): HostAuth,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    upgrade(&state, body).await
+}
+
+/// The same under a workspace mount; the id is not checked.
+#[utoipa::path(
+    post,
+    path = "/w/{id}/runtime/upgrade",
+    summary = "Upgrade the host's services (workspace mount)",
+    description = "Relayed with its JSON body to the orchestrator's control server; the id is not checked.",
+    tag = "runtime",
+    params(WorkspaceId),
+    security(("hostToken" = []), ("bearer" = ["owner"])),
+    request_body = RelayedJson,
+    responses(
+        (status = 202, description = "The control server accepted the upgrade", body = RelayedJson),
+        (status = 501, description = "- `runtime_upgrade_unavailable`: Worker runtime control is not configured on this host", body = ErrorBody),
+        (status = 502, description = "- `runtime_upgrade_failed`: Runtime control server is unreachable | Runtime control base URL is invalid | Runtime control server returned an invalid response", body = ErrorBody),
+        (status = "4XX", description = "- `runtime_upgrade_failed`: the control server's error status (details: its answer)", body = ErrorBody),
+        (status = "5XX", description = "- `runtime_upgrade_failed`: the control server's error status (details: its answer)", body = ErrorBody),
+    ),
+)]
+async fn upgrade_mounted_runtime(
+    State(state): State<AppState>,
+    HostAuth(_actor): HostAuth,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    upgrade(&state, body).await
 }
 
 /// The control server as the environment names it.

@@ -7,37 +7,31 @@
 //! the server's) with `x-opencode-directory` set to the workspace's directory, so OpenCode
 //! answers for that project.
 
+use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::guard::{ReadAccess, WriteAccess};
+use super::openapi::params::WorkspaceId;
+use super::openapi::schemas::{self, ErrorBody};
 use crate::error::ApiError;
 use crate::opencode::{OpencodeConnection, OpencodeError, path_segment};
 use crate::pipeline::extract::PathParams;
 use crate::resources::{mcp, sessions};
 use crate::state::AppState;
 use crate::workspace::Workspace;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// This resource's routes.
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/workspace/{id}/sessions", get(list_sessions))
-        .route(
-            "/workspace/{id}/sessions/{session_id}",
-            get(get_session).delete(delete_session),
-        )
-        .route(
-            "/workspace/{id}/sessions/{session_id}/messages",
-            get(list_session_messages),
-        )
-        .route(
-            "/workspace/{id}/sessions/{session_id}/snapshot",
-            get(get_session_snapshot),
-        )
-        .route("/workspace/{id}/mcp/{name}/auth", delete(remove_mcp_auth))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_sessions))
+        .routes(routes!(get_session, delete_session))
+        .routes(routes!(list_session_messages))
+        .routes(routes!(get_session_snapshot))
+        .routes(routes!(remove_mcp_auth))
 }
 
 /// The workspace's OpenCode and directory, for calls made on its behalf.
@@ -117,6 +111,20 @@ fn upstream_error(error: OpencodeError, path: &str) -> ApiError {
 }
 
 /// `GET /workspace/:id/sessions?roots=&start=&search=&limit=`: OpenCode's session list.
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}/sessions",
+    summary = "List OpenCode sessions",
+    tag = "sessions",
+    params(WorkspaceId, ("roots" = Option<bool>, Query, description = "Only root sessions (`true`/`false`)"), ("start" = Option<u64>, Query, description = "Sessions updated since (epoch ms)"), ("search" = Option<String>, Query, description = "Title search"), ("limit" = Option<u32>, Query, description = "At most this many, a positive integer")),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses(
+        (status = 200, description = "OpenCode's sessions", body = schemas::opencode::SessionList),
+        (status = 400, description = "- `invalid_query`: <which parameter is wrong> | OpenCode rejected the request (details: `status`, `body`, `path`)\n- `opencode_unconfigured`: OpenCode base URL is missing for this workspace\n- `opencode_url_invalid`: OpenCode base URL is invalid", body = ErrorBody),
+        (status = 502, description = "- `opencode_request_failed`: OpenCode request failed (details: `status`, `body`, `path`)\n- `opencode_unreachable`: OpenCode is not reachable (details: `path`)\n- `opencode_invalid_response`: OpenCode returned invalid session list", body = ErrorBody),
+    ),
+)]
 async fn list_sessions(
     ReadAccess { workspace }: ReadAccess,
     State(state): State<AppState>,
@@ -149,6 +157,21 @@ async fn fetch_messages(
 }
 
 /// `GET /workspace/:id/sessions/:sessionId`: `{"item": Session}`.
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}/sessions/{session_id}",
+    summary = "One OpenCode session",
+    tag = "sessions",
+    params(WorkspaceId, ("session_id" = String, Path, description = "OpenCode session id")),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses(
+        (status = 200, description = "The session", body = schemas::opencode::SessionDetail),
+        (status = 400, description = "- `invalid_query`: <which parameter is wrong> | OpenCode rejected the request (details: `status`, `body`, `path`)\n- `opencode_unconfigured`: OpenCode base URL is missing for this workspace\n- `opencode_url_invalid`: OpenCode base URL is invalid", body = ErrorBody),
+        (status = 404, description = "- `session_not_found`: Session not found", body = ErrorBody),
+        (status = 502, description = "- `opencode_request_failed`: OpenCode request failed (details: `status`, `body`, `path`)\n- `opencode_unreachable`: OpenCode is not reachable (details: `path`)\n- `opencode_invalid_response`: OpenCode returned invalid session", body = ErrorBody),
+    ),
+)]
 async fn get_session(
     ReadAccess { workspace }: ReadAccess,
     State(state): State<AppState>,
@@ -160,6 +183,21 @@ async fn get_session(
 }
 
 /// `GET /workspace/:id/sessions/:sessionId/messages?limit=`: `{"items":[{info, parts}]}`.
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}/sessions/{session_id}/messages",
+    summary = "A session's messages",
+    tag = "sessions",
+    params(WorkspaceId, ("session_id" = String, Path, description = "OpenCode session id"), ("limit" = Option<u32>, Query, description = "Newest messages only, a positive integer")),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses(
+        (status = 200, description = "The session's messages", body = schemas::opencode::SessionMessages),
+        (status = 400, description = "- `invalid_query`: <which parameter is wrong> | OpenCode rejected the request (details: `status`, `body`, `path`)\n- `opencode_unconfigured`: OpenCode base URL is missing for this workspace\n- `opencode_url_invalid`: OpenCode base URL is invalid", body = ErrorBody),
+        (status = 404, description = "- `session_not_found`: Session not found", body = ErrorBody),
+        (status = 502, description = "- `opencode_request_failed`: OpenCode request failed (details: `status`, `body`, `path`)\n- `opencode_unreachable`: OpenCode is not reachable (details: `path`)\n- `opencode_invalid_response`: OpenCode returned invalid session messages", body = ErrorBody),
+    ),
+)]
 async fn list_session_messages(
     ReadAccess { workspace }: ReadAccess,
     State(state): State<AppState>,
@@ -174,6 +212,21 @@ async fn list_session_messages(
 
 /// `GET /workspace/:id/sessions/:sessionId/snapshot?limit=`: the session with its
 /// messages, todos and current status, in one answer.
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}/sessions/{session_id}/snapshot",
+    summary = "A session with messages, todos and status",
+    tag = "sessions",
+    params(WorkspaceId, ("session_id" = String, Path, description = "OpenCode session id"), ("limit" = Option<u32>, Query, description = "Newest messages only, a positive integer")),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses(
+        (status = 200, description = "The session with messages, todos and status", body = schemas::opencode::SessionSnapshot),
+        (status = 400, description = "- `invalid_query`: <which parameter is wrong> | OpenCode rejected the request (details: `status`, `body`, `path`)\n- `opencode_unconfigured`: OpenCode base URL is missing for this workspace\n- `opencode_url_invalid`: OpenCode base URL is invalid", body = ErrorBody),
+        (status = 404, description = "- `session_not_found`: Session not found", body = ErrorBody),
+        (status = 502, description = "- `opencode_request_failed`: OpenCode request failed (details: `status`, `body`, `path`)\n- `opencode_unreachable`: OpenCode is not reachable (details: `path`)\n- `opencode_invalid_response`: OpenCode returned invalid session | invalid session messages | invalid todo list | invalid session status", body = ErrorBody),
+    ),
+)]
 async fn get_session_snapshot(
     ReadAccess { workspace }: ReadAccess,
     State(state): State<AppState>,
@@ -208,6 +261,21 @@ async fn get_session_snapshot(
 
 /// `DELETE /workspace/:id/sessions/:sessionId`: deletes the session in OpenCode. A write
 /// (collaborator, writable server) but not approval-gated: no file of the workspace changes.
+#[utoipa::path(
+    delete,
+    path = "/workspace/{id}/sessions/{session_id}",
+    summary = "Delete an OpenCode session",
+    tag = "sessions",
+    params(WorkspaceId, ("session_id" = String, Path, description = "OpenCode session id")),
+    security(("bearer" = ["collaborator"])),
+    extensions(("x-openwork-access" = json!("workspace-write"))),
+    responses(
+        (status = 200, description = "Deleted in OpenCode (no approval asked)", body = schemas::Ok),
+        (status = 400, description = "- `invalid_query`: <which parameter is wrong> | OpenCode rejected the request (details: `status`, `body`, `path`)\n- `opencode_unconfigured`: OpenCode base URL is missing for this workspace\n- `opencode_url_invalid`: OpenCode base URL is invalid", body = ErrorBody),
+        (status = 404, description = "- `session_not_found`: Session not found", body = ErrorBody),
+        (status = 502, description = "- `opencode_request_failed`: OpenCode request failed (details: `status`, `body`, `path`)\n- `opencode_unreachable`: OpenCode is not reachable (details: `path`)", body = ErrorBody),
+    ),
+)]
 async fn delete_session(
     access: WriteAccess,
     PathParams((_, session_id)): PathParams<(String, String)>,
@@ -224,6 +292,23 @@ async fn delete_session(
 
 /// `DELETE /workspace/:id/mcp/:name/auth`: OpenCode forgets the MCP server's stored
 /// credentials (after disconnecting it, best effort). An unknown name upstream is success.
+#[utoipa::path(
+    delete,
+    path = "/workspace/{id}/mcp/{name}/auth",
+    summary = "Sign an MCP server out",
+    tag = "mcp",
+    params(WorkspaceId, ("name" = String, Path, description = "MCP server name")),
+    security(("bearer" = ["collaborator"])),
+    extensions(
+        ("x-openwork-access" = json!("workspace-write")),
+        ("x-openwork-approval" = json!("mcp.auth.remove")),
+    ),
+    responses(
+        (status = 200, description = "OpenCode forgot the server's credentials", body = schemas::Ok),
+        (status = 400, description = "- `invalid_mcp_name`: MCP name must be alphanumeric and not start with -\n- `invalid_query`: <which parameter is wrong> | OpenCode rejected the request (details: `status`, `body`, `path`)\n- `opencode_unconfigured`: OpenCode base URL is missing for this workspace\n- `opencode_url_invalid`: OpenCode base URL is invalid", body = ErrorBody),
+        (status = 502, description = "- `opencode_request_failed`: OpenCode request failed (details: `status`, `body`, `path`)\n- `opencode_unreachable`: OpenCode is not reachable (details: `path`)", body = ErrorBody),
+    ),
+)]
 async fn remove_mcp_auth(
     access: WriteAccess,
     PathParams((_, name)): PathParams<(String, String)>,

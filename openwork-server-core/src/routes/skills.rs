@@ -8,12 +8,13 @@
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 use super::guard::{ReadAccess, WriteAccess};
+use super::openapi::params::WorkspaceId;
+use super::openapi::schemas::{self, ErrorBody};
 use crate::error::ApiError;
 use crate::events::{ReloadReason, ReloadTrigger};
 use crate::fs::confine::ensure_inside;
@@ -23,19 +24,15 @@ use crate::resources::skills::{
     project_skills_dir, skill_file, validate_skill_name,
 };
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// This resource's routes. The parsed-`SKILL.md` cache belongs to this router, so every
 /// server has its own.
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/workspace/{id}/skills",
-            get(list_skills).post(upsert_skill),
-        )
-        .route(
-            "/workspace/{id}/skills/{name}",
-            get(get_skill).delete(delete_skill),
-        )
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_skills, upsert_skill))
+        .routes(routes!(get_skill, delete_skill))
         .layer(Extension(Arc::new(SkillFiles::default())))
 }
 
@@ -78,6 +75,16 @@ fn not_found(name: &str) -> ApiError {
 }
 
 /// `{"items":[SkillItem]}`.
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}/skills",
+    summary = "List skills",
+    tag = "skills",
+    params(WorkspaceId, ("includeGlobal" = Option<String>, Query, description = "`true` (exactly) also lists the host user's global ones")),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses((status = 200, description = "Skills found from the workspace up to its git root", body = schemas::workspace::SkillList)),
+)]
 pub(super) async fn list_skills(
     State(state): State<AppState>,
     Extension(cache): Extension<Arc<SkillFiles>>,
@@ -94,6 +101,20 @@ pub(super) async fn list_skills(
 }
 
 /// `{"item": SkillItem, "content": "<SKILL.md text>"}`.
+#[utoipa::path(
+    get,
+    path = "/workspace/{id}/skills/{name}",
+    summary = "One skill with its text",
+    tag = "skills",
+    params(WorkspaceId, ("name" = String, Path, description = "Skill name"), ("includeGlobal" = Option<String>, Query, description = "`true` (exactly) also lists the host user's global ones")),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses(
+        (status = 200, description = "The skill and its text", body = schemas::workspace::SkillDetail),
+        (status = 400, description = "- `invalid_skill_name`: Skill name is required", body = ErrorBody),
+        (status = 404, description = "- `skill_not_found`: Skill not found: <name>", body = ErrorBody),
+    ),
+)]
 pub(super) async fn get_skill(
     State(state): State<AppState>,
     Extension(cache): Extension<Arc<SkillFiles>>,
@@ -113,6 +134,24 @@ pub(super) async fn get_skill(
 }
 
 /// Writes `<ws>/.opencode/skills/<name>/SKILL.md` after approval.
+#[utoipa::path(
+    post,
+    path = "/workspace/{id}/skills",
+    summary = "Create or replace a skill",
+    tag = "skills",
+    params(WorkspaceId),
+    security(("bearer" = ["collaborator"])),
+    extensions(
+        ("x-openwork-access" = json!("workspace-write")),
+        ("x-openwork-approval" = json!("skills.upsert")),
+    ),
+    request_body = schemas::workspace::SkillUpsert,
+    responses(
+        (status = 200, description = "Written", body = schemas::workspace::SkillWritten),
+        (status = 400, description = "- `invalid_skill_name`: Skill name must be kebab-case (1-64 chars) | Skill frontmatter name must match payload name\n- `invalid_skill_content`: Skill content is required | Skill frontmatter must be valid YAML\n- `invalid_path`: Path escapes the workspace", body = ErrorBody),
+        (status = 422, description = "- `invalid_description`: Description must be 1-1024 characters", body = ErrorBody),
+    ),
+)]
 pub(super) async fn upsert_skill(
     access: WriteAccess,
     JsonObject(body): JsonObject,
@@ -170,6 +209,23 @@ pub(super) async fn upsert_skill(
 
 /// Removes `<ws>/.opencode/skills/<name>` recursively after approval. Only the project's
 /// own skills folder is targeted, never `.claude` or an ancestor's.
+#[utoipa::path(
+    delete,
+    path = "/workspace/{id}/skills/{name}",
+    summary = "Delete a skill",
+    tag = "skills",
+    params(WorkspaceId, ("name" = String, Path, description = "Skill name")),
+    security(("bearer" = ["collaborator"])),
+    extensions(
+        ("x-openwork-access" = json!("workspace-write")),
+        ("x-openwork-approval" = json!("skills.delete")),
+    ),
+    responses(
+        (status = 200, description = "Removed", body = schemas::workspace::SkillDeleted),
+        (status = 400, description = "- `invalid_skill_name`: Skill name is required | Skill name must be kebab-case (1-64 chars)\n- `invalid_path`: Path escapes the workspace", body = ErrorBody),
+        (status = 404, description = "- `skill_not_found`: Skill not found: <name>", body = ErrorBody),
+    ),
+)]
 pub(super) async fn delete_skill(
     access: WriteAccess,
     PathParams((_, raw_name)): PathParams<(String, String)>,

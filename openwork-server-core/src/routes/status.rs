@@ -4,6 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
+use super::openapi::params::WorkspaceId;
+use super::openapi::schemas;
 use crate::VERSION;
 use crate::auth::Scope;
 use crate::auth::extract::ClientAuth;
@@ -46,6 +48,14 @@ fn status_body(
 }
 
 /// The server's state and its active workspace.
+#[utoipa::path(
+    get,
+    path = "/status",
+    summary = "Server state",
+    tag = "status",
+    security(("bearer" = ["viewer"])),
+    responses((status = 200, description = "Server state; viewers get no OpenCode credentials (D2)", body = schemas::server::Status)),
+)]
 pub(super) async fn get_status(
     State(state): State<AppState>,
     ClientAuth(actor): ClientAuth,
@@ -61,6 +71,16 @@ pub(super) async fn get_status(
 }
 
 /// The same shape for one workspace.
+#[utoipa::path(
+    get,
+    path = "/w/{id}/status",
+    summary = "Server state for one workspace",
+    tag = "status",
+    params(WorkspaceId),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses((status = 200, description = "Server state for this workspace", body = schemas::server::Status)),
+)]
 pub(super) async fn get_workspace_status(
     State(state): State<AppState>,
     ClientAuth(actor): ClientAuth,
@@ -76,6 +96,14 @@ pub(super) async fn get_workspace_status(
 }
 
 /// The caller as the server sees it.
+#[utoipa::path(
+    get,
+    path = "/whoami",
+    summary = "The caller",
+    tag = "status",
+    security(("bearer" = ["viewer"])),
+    responses((status = 200, description = "The caller", body = schemas::server::Whoami)),
+)]
 pub(super) async fn get_whoami(ClientAuth(actor): ClientAuth) -> Json<Value> {
     Json(json!({ "ok": true, "actor": actor }))
 }

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::ensure_writable;
+use super::openapi::schemas::{self, ErrorBody};
 use crate::auth::Scope;
 use crate::auth::extract::HostAuth;
 use crate::error::ApiError;
@@ -14,6 +15,14 @@ use crate::pipeline::extract::{JsonObject, PathParams};
 use crate::state::AppState;
 
 /// Issued tokens without their digests.
+#[utoipa::path(
+    get,
+    path = "/tokens",
+    summary = "List issued tokens",
+    tag = "tokens",
+    security(("hostToken" = []), ("bearer" = ["owner"])),
+    responses((status = 200, description = "Issued tokens (built-in tokens are not listed)", body = schemas::server::TokenList)),
+)]
 pub(super) async fn list_tokens(State(state): State<AppState>, _host: HostAuth) -> Json<Value> {
     let items: Vec<Value> = state
         .tokens
@@ -35,6 +44,19 @@ pub(super) async fn list_tokens(State(state): State<AppState>, _host: HostAuth) 
 }
 
 /// Issues a token; the plaintext appears in this response only.
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    summary = "Issue a scoped token",
+    tag = "tokens",
+    security(("hostToken" = []), ("bearer" = ["owner"])),
+    request_body = schemas::server::CreateToken,
+    responses(
+        (status = 201, description = "The new token, shown once", body = schemas::server::IssuedToken),
+        (status = 400, description = "- `invalid_scope`: Token scope must be owner, collaborator, or viewer", body = ErrorBody),
+        (status = 403, description = "- `read_only`: Server is in read-only mode", body = ErrorBody),
+    ),
+)]
 pub(super) async fn create_token(
     State(state): State<AppState>,
     _host: HostAuth,
@@ -63,6 +85,20 @@ pub(super) async fn create_token(
 }
 
 /// Revokes a token at once.
+#[utoipa::path(
+    delete,
+    path = "/tokens/{id}",
+    summary = "Revoke a token",
+    tag = "tokens",
+    params(("id" = String, Path, description = "Token id")),
+    security(("hostToken" = []), ("bearer" = ["owner"])),
+    responses(
+        (status = 200, description = "Revoked", body = schemas::Ok),
+        (status = 400, description = "- `invalid_path`: Invalid percent-encoding in path", body = ErrorBody),
+        (status = 403, description = "- `read_only`: Server is in read-only mode", body = ErrorBody),
+        (status = 404, description = "- `token_not_found`: Token not found", body = ErrorBody),
+    ),
+)]
 pub(super) async fn revoke_token(
     State(state): State<AppState>,
     _host: HostAuth,

@@ -5,16 +5,19 @@
 //! The assets are compiled into the binary so the server needs no files beside it. The
 //! `OPENWORK_TOY_UI` switch is read on every request, like the reference.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::Switches;
 use crate::error::ApiError;
 use crate::pipeline::extract::PathParams;
 use crate::state::AppState;
+
+use super::openapi::params::WorkspaceId;
+use super::openapi::schemas::ErrorBody;
 
 /// The page itself, served for `/ui` and `/w/:id/ui` alike.
 const INDEX_HTML: &str = include_str!("../../assets/ui/index.html");
@@ -46,11 +49,11 @@ const ASSETS: [Asset; 3] = [
 ];
 
 /// This resource's routes. `HEAD` is answered by the same handlers without a body (D13).
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/ui", get(get_page))
-        .route("/w/{id}/ui", get(get_page))
-        .route("/ui/assets/{name}", get(get_asset))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_page))
+        .routes(routes!(get_mounted_page))
+        .routes(routes!(get_asset))
 }
 
 /// `404 ui_disabled` unless `OPENWORK_TOY_UI` is on right now.
@@ -82,10 +85,43 @@ fn static_response(content_type: &'static str, body: &'static str) -> Response {
 const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
 img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// The HTML page. The mounted form does not check the id: the page reads it from its own
-/// path and the API answers for unknown ids.
+/// The HTML page.
+#[utoipa::path(
+    get,
+    path = "/ui",
+    summary = "Toy UI page",
+    description = "A static page that drives this API from the browser with a token taken from the URL fragment (`#token=…`). Off when `OPENWORK_TOY_UI` is falsy (read per request).",
+    tag = "ui",
+    responses(
+        (status = 200, description = "The page", content_type = "text/html; charset=utf-8", body = String),
+        (status = 404, description = "- `ui_disabled`: Toy UI is disabled", body = ErrorBody),
+    ),
+)]
 async fn get_page(State(state): State<AppState>) -> Result<Response, ApiError> {
-    ensure_enabled(&state)?;
+    page(&state)
+}
+
+/// The same page under a workspace mount. The id is not checked: the page reads it from
+/// its own path and the API answers for unknown ids.
+#[utoipa::path(
+    get,
+    path = "/w/{id}/ui",
+    summary = "Toy UI page (workspace mount)",
+    description = "The same page, working on the workspace named in the path; the id is not checked.",
+    tag = "ui",
+    params(WorkspaceId),
+    responses(
+        (status = 200, description = "The page", content_type = "text/html; charset=utf-8", body = String),
+        (status = 404, description = "- `ui_disabled`: Toy UI is disabled", body = ErrorBody),
+    ),
+)]
+async fn get_mounted_page(State(state): State<AppState>) -> Result<Response, ApiError> {
+    page(&state)
+}
+
+/// The page with its security headers.
+fn page(state: &AppState) -> Result<Response, ApiError> {
+    ensure_enabled(state)?;
     let mut response = static_response("text/html; charset=utf-8", INDEX_HTML);
     let headers = response.headers_mut();
     headers.insert(
@@ -101,6 +137,21 @@ async fn get_page(State(state): State<AppState>) -> Result<Response, ApiError> {
 
 /// One of the three assets; an unknown name is `404 not_found` whether or not the UI is on,
 /// as if the route did not exist.
+#[utoipa::path(
+    get,
+    path = "/ui/assets/{name}",
+    summary = "Toy UI asset",
+    tag = "ui",
+    params(("name" = String, Path, description = "`toy.css`, `toy.js` or `openwork-mark.svg`")),
+    responses(
+        (status = 200, description = "The asset", content(
+            (String = "text/css; charset=utf-8"),
+            (String = "text/javascript; charset=utf-8"),
+            (String = "image/svg+xml; charset=utf-8"),
+        )),
+        (status = 404, description = "- `not_found`: Not found (any other name)\n- `ui_disabled`: Toy UI is disabled", body = ErrorBody),
+    ),
+)]
 async fn get_asset(
     State(state): State<AppState>,
     PathParams(name): PathParams<String>,

@@ -7,13 +7,12 @@
 //! lock doubles as the lock of the list, so two changes never interleave and lose one.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, patch, post};
 use serde_json::{Value, json};
 
 use super::ensure_writable;
+use super::openapi::schemas::{self, ErrorBody};
 use crate::auth::Actor;
 use crate::auth::extract::HostAuth;
 use crate::error::ApiError;
@@ -23,14 +22,16 @@ use crate::resources::server_file;
 use crate::resources::starter::{self, DEFAULT_PRESET};
 use crate::state::{AppState, WorkspaceList, now_ms};
 use crate::workspace::{Workspace, WorkspaceConfig, WorkspaceType};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// This resource's routes.
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/workspaces/local", post(create_local_workspace))
-        .route("/workspaces/{id}/display-name", patch(rename_workspace))
-        .route("/workspaces/{id}/activate", post(activate_workspace))
-        .route("/workspaces/{id}", delete(delete_workspace))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_local_workspace))
+        .routes(routes!(rename_workspace))
+        .routes(routes!(activate_workspace))
+        .routes(routes!(delete_workspace))
 }
 
 /// Every workspace as the host sees it (with the OpenCode credentials).
@@ -81,6 +82,20 @@ async fn audit(
 
 /// `POST /workspaces/local`: adds (or moves to the front) the workspace of a local folder,
 /// creating the folder and the preset's starter files that are missing.
+#[utoipa::path(
+    post,
+    path = "/workspaces/local",
+    summary = "Add a local folder as a workspace",
+    tag = "workspaces",
+    security(("hostToken" = []), ("bearer" = ["owner"])),
+    request_body = schemas::server::CreateLocalWorkspace,
+    responses(
+        (status = 201, description = "Created (or moved to the front) and made active", body = schemas::server::WorkspacesChanged),
+        (status = 400, description = "- `invalid_payload`: folderPath is required | folderPath is not a directory", body = ErrorBody),
+        (status = 403, description = "- `read_only`: Server is in read-only mode", body = ErrorBody),
+        (status = 422, description = "- `invalid_json`: Failed to parse server config (details: position)", body = ErrorBody),
+    ),
+)]
 async fn create_local_workspace(
     State(state): State<AppState>,
     HostAuth(actor): HostAuth,
@@ -180,6 +195,22 @@ async fn create_local_workspace(
 
 /// `PATCH /workspaces/:id/display-name`: sets (or, when empty, clears) the display name;
 /// a new display name also becomes the name.
+#[utoipa::path(
+    patch,
+    path = "/workspaces/{id}/display-name",
+    summary = "Rename a workspace",
+    tag = "workspaces",
+    params(("id" = String, Path, description = "Workspace id")),
+    security(("hostToken" = []), ("bearer" = ["owner"])),
+    request_body = schemas::server::RenameWorkspace,
+    responses(
+        (status = 200, description = "Renamed", body = schemas::server::WorkspacesChanged),
+        (status = 400, description = "- `invalid_path`: Invalid percent-encoding in path", body = ErrorBody),
+        (status = 403, description = "- `read_only`: Server is in read-only mode\n- `workspace_unauthorized`: Workspace is not authorized", body = ErrorBody),
+        (status = 404, description = "- `workspace_not_found`: Workspace not found", body = ErrorBody),
+        (status = 422, description = "- `invalid_json`: Failed to parse server config (details: position)", body = ErrorBody),
+    ),
+)]
 async fn rename_workspace(
     State(state): State<AppState>,
     HostAuth(actor): HostAuth,
@@ -241,6 +272,20 @@ async fn rename_workspace(
 
 /// `POST /workspaces/:id/activate`: moves the workspace to the front, in memory only. It
 /// reads no body (Addendum 4) and is allowed in read-only mode.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{id}/activate",
+    summary = "Make a workspace the active one",
+    tag = "workspaces",
+    params(("id" = String, Path, description = "Workspace id")),
+    security(("hostToken" = []), ("bearer" = ["owner"])),
+    responses(
+        (status = 200, description = "Now the active workspace (not persisted)", body = schemas::server::WorkspaceActivated),
+        (status = 400, description = "- `invalid_path`: Invalid percent-encoding in path", body = ErrorBody),
+        (status = 403, description = "- `workspace_unauthorized`: Workspace is not authorized", body = ErrorBody),
+        (status = 404, description = "- `workspace_not_found`: Workspace not found", body = ErrorBody),
+    ),
+)]
 async fn activate_workspace(
     State(state): State<AppState>,
     HostAuth(actor): HostAuth,
@@ -280,6 +325,21 @@ async fn activate_workspace(
 
 /// `DELETE /workspaces/:id`: forgets the workspace and its exact authorized root (broader
 /// roots stay). The folder and its files are not touched.
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{id}",
+    summary = "Remove a workspace",
+    tag = "workspaces",
+    params(("id" = String, Path, description = "Workspace id")),
+    security(("hostToken" = []), ("bearer" = ["owner"])),
+    responses(
+        (status = 200, description = "Removed from the server (files untouched)", body = schemas::server::WorkspaceDeleted),
+        (status = 400, description = "- `invalid_path`: Invalid percent-encoding in path", body = ErrorBody),
+        (status = 403, description = "- `read_only`: Server is in read-only mode\n- `workspace_unauthorized`: Workspace is not authorized", body = ErrorBody),
+        (status = 404, description = "- `workspace_not_found`: Workspace not found", body = ErrorBody),
+        (status = 422, description = "- `invalid_json`: Failed to parse server config (details: position)", body = ErrorBody),
+    ),
+)]
 async fn delete_workspace(
     State(state): State<AppState>,
     HostAuth(actor): HostAuth,

@@ -7,6 +7,8 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
+use super::openapi::params::WorkspaceId;
+use super::openapi::schemas;
 use crate::auth::Scope;
 use crate::auth::extract::ClientAuth;
 use crate::error::ApiError;
@@ -14,6 +16,14 @@ use crate::pipeline::extract::PathParams;
 use crate::state::AppState;
 
 /// All workspaces; `items` and `workspaces` carry the same list.
+#[utoipa::path(
+    get,
+    path = "/workspaces",
+    summary = "List workspaces",
+    tag = "workspaces",
+    security(("bearer" = ["viewer"])),
+    responses((status = 200, description = "All workspaces, the active one first; viewers get no credentials (D2)", body = schemas::server::WorkspaceList)),
+)]
 pub(super) async fn list_workspaces(
     State(state): State<AppState>,
     ClientAuth(actor): ClientAuth,
@@ -33,6 +43,16 @@ pub(super) async fn list_workspaces(
 }
 
 /// The mounted workspace alone (no `workspaces` key).
+#[utoipa::path(
+    get,
+    path = "/w/{id}/workspaces",
+    summary = "The mounted workspace",
+    tag = "workspaces",
+    params(WorkspaceId),
+    security(("bearer" = ["viewer"])),
+    extensions(("x-openwork-access" = json!("workspace-read"))),
+    responses((status = 200, description = "The mounted workspace", body = schemas::server::MountedWorkspaceList)),
+)]
 pub(super) async fn list_mounted_workspace(
     State(state): State<AppState>,
     ClientAuth(actor): ClientAuth,

@@ -20,6 +20,9 @@ use crate::files::events::FileEventType;
 use crate::files::{mtime_ms, revision};
 use crate::fs::atomic::{FileMode, write_atomic};
 use crate::pipeline::extract::{JsonObject, PathParams};
+use crate::routes::openapi::errors;
+use crate::routes::openapi::params::FileSessionId;
+use crate::routes::openapi::schemas::{self, ErrorBody};
 use crate::state::AppState;
 
 const WRITE_ACTION: &str = "workspace.files.session.write";
@@ -69,6 +72,21 @@ fn too_large(path: &str, size: u64) -> Value {
 }
 
 /// `POST /files/sessions/{session_id}/read-batch` (any scope).
+#[utoipa::path(
+    post,
+    path = "/files/sessions/{session_id}/read-batch",
+    summary = "Read files",
+    tag = "file-sessions",
+    params(FileSessionId),
+    security(("bearer" = ["viewer"])),
+    request_body = schemas::files::ReadBatch,
+    responses(
+        (status = 200, description = "One item per path, in order; failures are per item", body = schemas::files::ReadBatchResult),
+        (status = 400, description = "- `invalid_path`: Invalid percent-encoding in path\n- `invalid_payload`: paths must be an array | paths must not be empty | paths must include <= 64 items\n- `invalid_path`: Path is required | Path contains null byte | Subdirectories are not allowed | Path traversal is not allowed | Path must point to a file | Path escapes the workspace", body = ErrorBody),
+        (status = 403, description = errors::SESSION_OTHER_TOKEN, body = ErrorBody),
+        (status = 404, description = errors::SESSION_NOT_FOUND, body = ErrorBody),
+    ),
+)]
 pub(super) async fn read_batch(
     State(state): State<AppState>,
     ClientAuth(actor): ClientAuth,
@@ -173,6 +191,22 @@ fn conflict(rel: &str, message: &str, expected: &str, current: Option<String>) -
 }
 
 /// `POST /files/sessions/{session_id}/write-batch`.
+#[utoipa::path(
+    post,
+    path = "/files/sessions/{session_id}/write-batch",
+    summary = "Write files",
+    tag = "file-sessions",
+    params(FileSessionId),
+    security(("bearer" = ["collaborator"])),
+    extensions(("x-openwork-approval" = json!("workspace.files.session.write"))),
+    request_body = schemas::files::WriteBatch,
+    responses(
+        (status = 200, description = "Per-item results: pre-check failures first, then the writes", body = schemas::files::WriteBatchResult),
+        (status = 400, description = "- `invalid_path`: Invalid percent-encoding in path\n- `invalid_payload`: writes must be an array | writes must not be empty | writes must include <= 64 items | write entries must be objects | contentBase64 is required\n- `invalid_path`: Path is required | Path contains null byte | Subdirectories are not allowed | Path traversal is not allowed | Path must point to a file | Path escapes the workspace", body = ErrorBody),
+        (status = 403, description = "- `read_only`: Server is in read-only mode\n- `forbidden`: Insufficient token scope (details: `required`, `scope`) | File session does not belong to this token | File session is read-only", body = ErrorBody),
+        (status = 404, description = errors::SESSION_NOT_FOUND, body = ErrorBody),
+    ),
+)]
 pub(super) async fn write_batch(
     State(state): State<AppState>,
     SessionWriter(actor): SessionWriter,

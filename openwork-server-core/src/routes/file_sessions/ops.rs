@@ -2,6 +2,9 @@
 //! one result per operation, one approval for the request, and (D12) one audit line per
 //! applied operation.
 
+use crate::routes::openapi::errors;
+use crate::routes::openapi::params::FileSessionId;
+use crate::routes::openapi::schemas::{self, ErrorBody};
 use axum::extract::State;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -43,6 +46,22 @@ impl Applied {
 }
 
 /// `POST /files/sessions/{session_id}/ops`.
+#[utoipa::path(
+    post,
+    path = "/files/sessions/{session_id}/ops",
+    summary = "Create folders, delete and rename files",
+    tag = "file-sessions",
+    params(FileSessionId),
+    security(("bearer" = ["collaborator"])),
+    extensions(("x-openwork-approval" = json!("workspace.files.session.ops"))),
+    request_body = schemas::files::FileOperations,
+    responses(
+        (status = 200, description = "One result per operation, in order", body = schemas::files::OperationResults),
+        (status = 400, description = "- `invalid_path`: Invalid percent-encoding in path\n- `invalid_payload`: operations must be a non-empty array | operations must include <= 64 items\n- `invalid_path`: Path is required | Path contains null byte | Subdirectories are not allowed | Path traversal is not allowed | Path must point to a file | Path escapes the workspace", body = ErrorBody),
+        (status = 403, description = "- `read_only`: Server is in read-only mode\n- `forbidden`: Insufficient token scope (details: `required`, `scope`) | File session does not belong to this token | File session is read-only", body = ErrorBody),
+        (status = 404, description = errors::SESSION_NOT_FOUND, body = ErrorBody),
+    ),
+)]
 pub(super) async fn apply_ops(
     State(state): State<AppState>,
     SessionWriter(actor): SessionWriter,
@@ -112,6 +131,9 @@ pub(super) async fn apply_ops(
             .map(|rel| root.join(rel))
             .collect();
         locked.sort();
+        // A path named twice (`rename a → a`, or `path` and `from` alike) is locked once:
+        // the locks are not reentrant, and a second wait would never end.
+        locked.dedup();
         let mut guards = Vec::with_capacity(locked.len());
         for path in &locked {
             guards.push(state.file_locks.lock(path).await);
