@@ -18,6 +18,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
+use openwork_server_tests::opencode::{free_port, isolate_opencode};
+
 const BIN: &str = env!("CARGO_BIN_EXE_openwork-server");
 const ORCHESTRATOR_VERSION: &str = "0.18.1";
 const OPENCODE_VERSION: &str = "1.17.11";
@@ -68,13 +70,6 @@ fn opencode_bin() -> PathBuf {
 }
 
 /// A port the system says is free right now (the orchestrator wants a number).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
 fn port_is_free(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
@@ -116,22 +111,10 @@ impl Sandbox {
     fn command(&self, args: &[&str]) -> Command {
         let h = self.home.path();
         let mut command = Command::new(orchestrator_bin());
+        isolate_opencode(&mut command, h);
         command
             .args(args)
             .current_dir(self.workspace.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", h)
-            .env("XDG_CONFIG_HOME", h.join(".config"))
-            .env("XDG_DATA_HOME", h.join(".local/share"))
-            .env("XDG_CACHE_HOME", h.join(".cache"))
-            .env("XDG_STATE_HOME", h.join(".local/state"))
-            .env("OPENCODE_DISABLE_MODELS_FETCH", "1")
-            .env("OPENCODE_DISABLE_AUTOUPDATE", "1")
-            .env("OPENCODE_DISABLE_LSP_DOWNLOAD", "1")
-            .env("OPENCODE_DISABLE_SHARE", "1")
-            .env("OPENCODE_DISABLE_DEFAULT_PLUGINS", "1")
-            .env("OPENCODE_DISABLE_CLAUDE_CODE", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

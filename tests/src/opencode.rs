@@ -38,11 +38,32 @@ pub fn engine_path() -> PathBuf {
 }
 
 /// A port the system says is free right now.
-fn free_port() -> u16 {
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind(("127.0.0.1", 0))
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free loopback port")
+}
+
+/// Makes `command` (OpenCode, or a program that starts it) run with nothing of the
+/// caller's environment but `PATH`, a private HOME and XDG tree under `home`, and every
+/// OpenCode feature that would reach beyond loopback switched off.
+pub fn isolate_opencode(command: &mut Command, home: &Path) {
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("XDG_STATE_HOME", home.join(".local/state"))
+        .env("OPENCODE_DISABLE_MODELS_FETCH", "1")
+        .env("OPENCODE_DISABLE_AUTOUPDATE", "1")
+        .env("OPENCODE_DISABLE_LSP_DOWNLOAD", "1")
+        .env("OPENCODE_DISABLE_SHARE", "1")
+        .env("OPENCODE_DISABLE_DEFAULT_PLUGINS", "1")
+        .env("OPENCODE_DISABLE_CLAUDE_CODE", "1");
 }
 
 impl OpenCode {
@@ -75,6 +96,8 @@ impl OpenCode {
         let port = free_port();
         let h = home.path();
         let mut command = Command::new(engine);
+        // No traffic beyond loopback: every feature that would fetch something is off.
+        isolate_opencode(&mut command, h);
         command
             .args([
                 "serve",
@@ -84,20 +107,6 @@ impl OpenCode {
                 &port.to_string(),
             ])
             .current_dir(directory.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", h)
-            .env("XDG_CONFIG_HOME", h.join(".config"))
-            .env("XDG_DATA_HOME", h.join(".local/share"))
-            .env("XDG_CACHE_HOME", h.join(".cache"))
-            .env("XDG_STATE_HOME", h.join(".local/state"))
-            // No traffic beyond loopback: every feature that would fetch something is off.
-            .env("OPENCODE_DISABLE_MODELS_FETCH", "1")
-            .env("OPENCODE_DISABLE_AUTOUPDATE", "1")
-            .env("OPENCODE_DISABLE_LSP_DOWNLOAD", "1")
-            .env("OPENCODE_DISABLE_SHARE", "1")
-            .env("OPENCODE_DISABLE_DEFAULT_PLUGINS", "1")
-            .env("OPENCODE_DISABLE_CLAUDE_CODE", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -19,6 +19,7 @@ use crate::error::ApiError;
 use crate::pipeline::extract::JsonObject;
 use crate::proxy::ProxyClient;
 use crate::state::AppState;
+use utoipa::IntoResponses;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -41,6 +42,25 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_mounted_runtime_versions))
         .routes(routes!(upgrade_runtime))
         .routes(routes!(upgrade_mounted_runtime))
+}
+
+/// How a relay to the control server fails, shared by the four operations.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // documentation only: never built
+enum RelayFailures {
+    /// - `runtime_upgrade_unavailable`: Worker runtime control is not configured on this host
+    #[response(status = 501)]
+    Unavailable(ErrorBody),
+    /// - `runtime_upgrade_failed`: Runtime control server is unreachable | Runtime control
+    ///   base URL is invalid | Runtime control server returned an invalid response
+    #[response(status = 502)]
+    BadGateway(ErrorBody),
+    /// - `runtime_upgrade_failed`: the control server's error status (details: its answer)
+    #[response(status = "4XX")]
+    UpstreamClientError(ErrorBody),
+    /// - `runtime_upgrade_failed`: the control server's error status (details: its answer)
+    #[response(status = "5XX")]
+    UpstreamServerError(ErrorBody),
 }
 
 /// Reads the versions of the host's services from the control server.
@@ -78,10 +98,7 @@ async fn upgrade(state: &AppState, body: JsonObject) -> Result<Response, ApiErro
     security(("bearer" = ["viewer"])),
     responses(
         (status = 200, description = "The control server's answer", body = RelayedJson),
-        (status = 501, description = "- `runtime_upgrade_unavailable`: Worker runtime control is not configured on this host", body = ErrorBody),
-        (status = 502, description = "- `runtime_upgrade_failed`: Runtime control server is unreachable | Runtime control base URL is invalid | Runtime control server returned an invalid response", body = ErrorBody),
-        (status = "4XX", description = "- `runtime_upgrade_failed`: the control server's error status (details: its answer)", body = ErrorBody),
-        (status = "5XX", description = "- `runtime_upgrade_failed`: the control server's error status (details: its answer)", body = ErrorBody),
+        RelayFailures,
     ),
 )]
 async fn get_runtime_versions(
@@ -102,10 +119,7 @@ async fn get_runtime_versions(
     security(("bearer" = ["viewer"])),
     responses(
         (status = 200, description = "The control server's answer", body = RelayedJson),
-        (status = 501, description = "- `runtime_upgrade_unavailable`: Worker runtime control is not configured on this host", body = ErrorBody),
-        (status = 502, description = "- `runtime_upgrade_failed`: Runtime control server is unreachable | Runtime control base URL is invalid | Runtime control server returned an invalid response", body = ErrorBody),
-        (status = "4XX", description = "- `runtime_upgrade_failed`: the control server's error status (details: its answer)", body = ErrorBody),
-        (status = "5XX", description = "- `runtime_upgrade_failed`: the control server's error status (details: its answer)", body = ErrorBody),
+        RelayFailures,
     ),
 )]
 async fn get_mounted_runtime_versions(
@@ -126,10 +140,7 @@ async fn get_mounted_runtime_versions(
     request_body = RelayedJson,
     responses(
         (status = 202, description = "The control server accepted the upgrade", body = RelayedJson),
-        (status = 501, description = "- `runtime_upgrade_unavailable`: Worker runtime control is not configured on this host", body = ErrorBody),
-        (status = 502, description = "- `runtime_upgrade_failed`: Runtime control server is unreachable | Runtime control base URL is invalid | Runtime control server returned an invalid response", body = ErrorBody),
-        (status = "4XX", description = "- `runtime_upgrade_failed`: the control server's error status (details: its answer)", body = ErrorBody),
-        (status = "5XX", description = "- `runtime_upgrade_failed`: the control server's error status (details: its answer)", body = ErrorBody),
+        RelayFailures,
     ),
 )]
 async fn upgrade_runtime(
@@ -152,10 +163,7 @@ async fn upgrade_runtime(
     request_body = RelayedJson,
     responses(
         (status = 202, description = "The control server accepted the upgrade", body = RelayedJson),
-        (status = 501, description = "- `runtime_upgrade_unavailable`: Worker runtime control is not configured on this host", body = ErrorBody),
-        (status = 502, description = "- `runtime_upgrade_failed`: Runtime control server is unreachable | Runtime control base URL is invalid | Runtime control server returned an invalid response", body = ErrorBody),
-        (status = "4XX", description = "- `runtime_upgrade_failed`: the control server's error status (details: its answer)", body = ErrorBody),
-        (status = "5XX", description = "- `runtime_upgrade_failed`: the control server's error status (details: its answer)", body = ErrorBody),
+        RelayFailures,
     ),
 )]
 async fn upgrade_mounted_runtime(
