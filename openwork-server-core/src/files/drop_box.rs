@@ -48,6 +48,18 @@ impl DropBox {
             .join("openwork")
             .join(name)
     }
+
+    /// The listing's `items`: every regular file of the box, newest change first, as JSON
+    /// (inbox items also carry their `name`). Walks on a blocking thread.
+    pub(crate) async fn list_json(self, workspace: &Workspace) -> Result<Vec<Value>, ApiError> {
+        let workspace_root = workspace.root().to_path_buf();
+        let root = self.root(workspace);
+        let items = tokio::task::spawn_blocking(move || list(&workspace_root, &root))
+            .await
+            .map_err(ApiError::internal)?;
+        let with_name = self == Self::Inbox;
+        Ok(items.iter().map(|item| item.to_json(with_name)).collect())
+    }
 }
 
 /// One regular file in a box.

@@ -49,12 +49,7 @@ async fn list_artifacts(
     if !outbox_enabled(&state) {
         return Ok(Json(json!({ "items": [] })));
     }
-    let workspace_root = access.workspace.root().to_path_buf();
-    let root = DropBox::Outbox.root(&access.workspace);
-    let items = tokio::task::spawn_blocking(move || drop_box::list(&workspace_root, &root))
-        .await
-        .map_err(ApiError::internal)?;
-    let items: Vec<Value> = items.iter().map(|item| item.to_json(false)).collect();
+    let items = DropBox::Outbox.list_json(&access.workspace).await?;
     Ok(Json(json!({ "items": items })))
 }
 

@@ -113,12 +113,7 @@ async fn list_inbox(
     if !Switches::read(&state.env).inbox_enabled {
         return Ok(Json(json!({ "items": [] })));
     }
-    let workspace_root = access.workspace.root().to_path_buf();
-    let root = DropBox::Inbox.root(&access.workspace);
-    let items = tokio::task::spawn_blocking(move || drop_box::list(&workspace_root, &root))
-        .await
-        .map_err(ApiError::internal)?;
-    let items: Vec<Value> = items.iter().map(|item| item.to_json(true)).collect();
+    let items = DropBox::Inbox.list_json(&access.workspace).await?;
     Ok(Json(json!({ "items": items })))
 }
 
